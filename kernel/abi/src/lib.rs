@@ -1,0 +1,69 @@
+//! What the kernel and the harness agree on: exit codes, the kernel command line and the
+//! KTAP conventions of the kernel's test runner.
+//!
+//! Both sides depend on this crate, so a change here changes both at once. It is `no_std`
+//! and allocation-free so that the kernel can use it before its heap exists.
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod cmdline;
+
+/// How a boot ended, as the kernel reports it through the arch's exit device.
+///
+/// The arch's exit protocol (semihosting, `isa-debug-exit`) carries this number to the
+/// host; the harness maps the host-side status back with [`ExitCode::from_code`].
+/// The verdict of a test always comes from the serial stream: this is a cross-check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// The kernel finished its work: the boot banner for a plain boot, every selected test
+    /// for a test image (whatever their verdicts).
+    Success = 0,
+    /// The kernel panicked or hit a fatal CPU exception outside any test.
+    Panic = 1,
+    /// Every selected test ran and at least one failed.
+    TestsFailed = 2,
+    /// A test ended the boot (panic, CPU exception); its verdict is on the serial line and
+    /// the harness boots again to run the tests after it.
+    TestCrashed = 3,
+}
+
+impl ExitCode {
+    pub const ALL: [ExitCode; 4] = [
+        ExitCode::Success,
+        ExitCode::Panic,
+        ExitCode::TestsFailed,
+        ExitCode::TestCrashed,
+    ];
+
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<ExitCode> {
+        Self::ALL.into_iter().find(|exit| exit.code() == code)
+    }
+}
+
+/// The KTAP conventions of the kernel's test runner beyond KTAP version 1 itself.
+///
+/// Each one is a KTAP diagnostic line (it starts with `# `), so any KTAP consumer reads
+/// the stream; the harness reads these to know which test is running, for how long it may
+/// run, and how long it took.
+pub mod ktap {
+    /// `# start NAME timeout=SECS`: the kernel is about to run test NAME; the harness
+    /// allows it SECS seconds (0: the harness's default).
+    pub const START: &str = "# start ";
+    /// `# duration_ns: N` before a result line: the test took N nanoseconds by the
+    /// arch's own counter.
+    pub const DURATION_NS: &str = "# duration_ns: ";
+    /// `# panicked at FILE:LINE:COL: MESSAGE`: the test (or the kernel) panicked.
+    pub const PANICKED_AT: &str = "# panicked at ";
+    /// `# fault: KIND at ADDRESS, pc PC`: a CPU exception ended the test.
+    pub const FAULT: &str = "# fault: ";
+    /// `# test: NAME`, one per test, answering `ktest.list`.
+    pub const LISTED: &str = "# test: ";
+}

@@ -1,0 +1,39 @@
+/* aarch64 entry: QEMU's virt board loads the ELF and starts here at EL1, MMU off.
+ * x0 holds the device tree address when a loader passes one (QEMU does not for ELF
+ * images: it places the tree at the start of RAM). Enables the FP/SIMD unit (the target
+ * uses NEON), clears .bss, sets up the boot stack and calls `aarch64_entry(x0)`. */
+
+.section .text.boot, "ax"
+.global _start
+_start:
+    mov x19, x0
+
+    mrs x1, cpacr_el1
+    orr x1, x1, #(3 << 20)       /* CPACR_EL1.FPEN: no FP/SIMD traps at EL0/EL1 */
+    msr cpacr_el1, x1
+    isb
+
+    adrp x1, boot_stack_top
+    add x1, x1, :lo12:boot_stack_top
+    mov sp, x1
+
+    adrp x1, __bss_start
+    add x1, x1, :lo12:__bss_start
+    adrp x2, __bss_end
+    add x2, x2, :lo12:__bss_end
+1:  cmp x1, x2
+    b.hs 2f
+    stp xzr, xzr, [x1], #16
+    b 1b
+
+2:  mov x0, x19
+    mov x29, xzr                 /* ends the frame-pointer chain */
+    mov x30, xzr
+    bl aarch64_entry
+3:  wfe
+    b 3b
+
+.section .bss.boot_stack, "aw", @nobits
+.balign 16
+boot_stack: .skip 256 * 1024
+boot_stack_top:

@@ -1,0 +1,55 @@
+//! aarch64: QEMU `virt` at EL1, PL011 serial, semihosting exit, the generic timer's
+//! virtual counter, and an exception vector table.
+
+mod pl011;
+mod traps;
+
+use super::devicetree;
+use crate::{BootInfo, ExitCode};
+use core::num::NonZeroU64;
+
+core::arch::global_asm!(include_str!("boot.S"));
+
+pub const NAME: &str = "aarch64";
+
+/// QEMU places the device tree here for ELF kernels on `virt` (the start of RAM), but only
+/// if its 1 MiB fits below the kernel: hence the link address 0x4020_0000.
+const VIRT_DEVICE_TREE: usize = 0x4000_0000;
+
+/// Rust entry from `boot.S`, on the boot stack.
+#[unsafe(no_mangle)]
+extern "C" fn aarch64_entry(device_tree: usize) -> ! {
+    traps::init();
+    let address = if device_tree != 0 { device_tree } else { VIRT_DEVICE_TREE };
+    // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
+    let tree = unsafe { devicetree::at(address) };
+    let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
+    crate::kernel_main(BootInfo { method: "EL1, device tree from QEMU", cmdline })
+}
+
+pub fn console_write(bytes: &[u8]) {
+    pl011::write(bytes);
+}
+
+pub fn exit(code: ExitCode) -> ! {
+    semihosting::process::exit(i32::from(code.code()))
+}
+
+pub fn ticks() -> u64 {
+    let count: u64;
+    // SAFETY: reading CNTVCT_EL0 has no side effects; EL1 may always read it.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) count, options(nomem, nostack)) };
+    count
+}
+
+pub fn ticks_per_second() -> Option<NonZeroU64> {
+    let frequency: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) frequency, options(nomem, nostack)) };
+    NonZeroU64::new(frequency)
+}
+
+pub fn undefined_instruction() -> ! {
+    // SAFETY: UDF raises an undefined-instruction exception, reported as a fatal fault.
+    unsafe { core::arch::asm!("udf #0", options(noreturn)) }
+}

@@ -1,0 +1,68 @@
+//! Exceptions at EL1: a breakpoint is noted and returned from; everything else is fatal.
+
+use crate::fatal::{self, Fault};
+
+core::arch::global_asm!(include_str!("vectors.S"));
+
+unsafe extern "C" {
+    static exception_vectors: u8;
+}
+
+/// The registers `vectors.S` saves, in its order.
+#[repr(C)]
+struct TrapFrame {
+    x: [u64; 31],
+    elr: u64,
+    spsr: u64,
+    _padding: [u64; 3],
+}
+
+pub fn init() {
+    // SAFETY: `exception_vectors` is a 2 KiB-aligned vector table (vectors.S).
+    unsafe {
+        core::arch::asm!("msr vbar_el1, {}", "isb", in(reg) &raw const exception_vectors, options(nostack));
+    }
+}
+
+/// Exception classes (ESR_EL1.EC) the kernel names.
+fn class_name(class: u64) -> &'static str {
+    match class {
+        0x00 => "undefined instruction",
+        0x0e => "illegal execution state",
+        0x15 => "supervisor call",
+        0x21 => "instruction abort",
+        0x22 => "pc alignment fault",
+        0x25 => "data abort",
+        0x26 => "sp alignment fault",
+        0x3c => "breakpoint",
+        _ => "synchronous exception",
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
+    let syndrome: u64;
+    let fault_address: u64;
+    // SAFETY: reading the syndrome and fault-address registers has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, esr_el1", out(reg) syndrome, options(nomem, nostack));
+        core::arch::asm!("mrs {}, far_el1", out(reg) fault_address, options(nomem, nostack));
+    }
+    let pc = frame.elr as usize;
+    let kind = match index % 4 {
+        0 => class_name(syndrome >> 26),
+        1 => "unexpected IRQ",
+        2 => "unexpected FIQ",
+        _ => "SError",
+    };
+    if index % 4 == 0 && syndrome >> 26 == 0x3c {
+        println!("# breakpoint at pc {pc:#x}");
+        frame.elr += 4; // BRK does not advance the PC
+        return;
+    }
+    let address = match syndrome >> 26 {
+        0x21 | 0x22 | 0x25 => Some(fault_address as usize),
+        _ => None,
+    };
+    fatal::fault(Fault { kind, address, pc })
+}

@@ -1,0 +1,36 @@
+//! The arch boundary: the one place that selects the CPU architecture.
+//!
+//! Every architecture provides exactly the items re-exported below; the rest of the kernel
+//! uses nothing else from `arch::`. Adding an architecture means adding a directory here
+//! that provides this list (plus its target JSON, its `targets/<arch>.toml` for the harness
+//! and its linker script).
+//!
+//! | item | what it is |
+//! |---|---|
+//! | `NAME` | the arch's name as the harness knows it |
+//! | `console_write(bytes)` | write bytes to the boot serial console |
+//! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
+//! | `ticks()` / `ticks_per_second()` | the arch's free-running counter and its frequency, if known |
+//! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
+//!
+//! Each arch's boot code ends by calling `crate::kernel_main` with a `BootInfo`.
+
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+mod devicetree;
+
+cfg_if::cfg_if! {
+    if #[cfg(target_arch = "x86_64")] {
+        mod x86_64;
+        use self::x86_64 as imp;
+    } else if #[cfg(target_arch = "aarch64")] {
+        mod aarch64;
+        use self::aarch64 as imp;
+    } else if #[cfg(target_arch = "riscv64")] {
+        mod riscv64;
+        use self::riscv64 as imp;
+    } else {
+        compile_error!("unsupported architecture: add a directory under kernel/src/arch/");
+    }
+}
+
+pub use imp::{NAME, console_write, exit, ticks, ticks_per_second, undefined_instruction};

@@ -1,0 +1,66 @@
+//! S-mode traps: a breakpoint is noted and returned from; every other exception is fatal.
+
+use crate::fatal::{self, Fault};
+
+core::arch::global_asm!(include_str!("trap.S"));
+
+unsafe extern "C" {
+    fn trap_entry();
+}
+
+/// The registers `trap.S` saves: x0..x31 (x0 unused) then sepc.
+#[repr(C)]
+struct TrapFrame {
+    x: [u64; 32],
+    sepc: u64,
+    _padding: u64,
+}
+
+pub fn init() {
+    // SAFETY: `trap_entry` is 4-byte aligned (trap.S); direct mode uses the low bits as 0.
+    unsafe { core::arch::asm!("csrw stvec, {}", in(reg) trap_entry as *const () as usize, options(nostack)) };
+}
+
+/// Exception causes (scause with the interrupt bit clear) the kernel names.
+fn cause_name(cause: u64) -> &'static str {
+    match cause {
+        0 => "instruction address misaligned",
+        1 => "instruction access fault",
+        2 => "illegal instruction",
+        3 => "breakpoint",
+        4 => "load address misaligned",
+        5 => "load access fault",
+        6 => "store address misaligned",
+        7 => "store access fault",
+        8 => "environment call from U-mode",
+        12 => "instruction page fault",
+        13 => "load page fault",
+        15 => "store page fault",
+        _ => "exception",
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
+    let cause: u64;
+    let value: u64;
+    // SAFETY: reading scause and stval has no side effects.
+    unsafe {
+        core::arch::asm!("csrr {}, scause", out(reg) cause, options(nomem, nostack));
+        core::arch::asm!("csrr {}, stval", out(reg) value, options(nomem, nostack));
+    }
+    let pc = frame.sepc as usize;
+    if cause >> 63 == 1 {
+        fatal::fault(Fault { kind: "unexpected interrupt", address: None, pc });
+    }
+    if cause == 3 {
+        println!("# breakpoint at pc {pc:#x}");
+        // Skip the EBREAK: 2 bytes if compressed (low bits of the instruction not 0b11).
+        // SAFETY: sepc points at the instruction that trapped, which is readable code.
+        let low = unsafe { (pc as *const u16).read() };
+        frame.sepc += if low & 0b11 == 0b11 { 4 } else { 2 };
+        return;
+    }
+    let address = matches!(cause, 0 | 1 | 4 | 5 | 6 | 7 | 12 | 13 | 15).then_some(value as usize);
+    fatal::fault(Fault { kind: cause_name(cause), address, pc })
+}

@@ -1,0 +1,145 @@
+//! Runs the selected tests and writes their KTAP stream (compiled only into test images).
+
+use super::{Crash, ShouldPanic, Test};
+use crate::{ExitCode, arch};
+use alloc::{string::String, string::ToString, vec::Vec};
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use kernel_abi::{cmdline::Request, ktap};
+
+unsafe extern "C" {
+    static __ktest_start: Test;
+    static __ktest_end: Test;
+}
+
+/// Every test in the image, in link order.
+fn registry() -> &'static [Test] {
+    // SAFETY: the linker script brackets `.ktest_array` with these two symbols, and the
+    // section holds nothing but `Test` records placed there by `#[ktest]`.
+    unsafe {
+        let start = &raw const __ktest_start;
+        let end = &raw const __ktest_end;
+        let count = (end as usize - start as usize) / size_of::<Test>();
+        core::slice::from_raw_parts(start, count)
+    }
+}
+
+/// The test being run, for the panic and fault paths (null: none).
+static RUNNING: AtomicPtr<Test> = AtomicPtr::new(core::ptr::null_mut());
+/// Its KTAP test number.
+static RUNNING_NUMBER: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs what `request` selects and exits; never returns.
+pub fn run(request: &Request<'_>) -> ! {
+    let mut tests: Vec<(String, &'static Test)> = registry()
+        .iter()
+        .map(|test| (test.name().to_string(), test))
+        .filter(|(name, _)| request.runs(name))
+        .collect();
+    tests.sort_by(|a, b| a.0.cmp(&b.0));
+
+    if request.list {
+        for (name, _) in &tests {
+            println!("{}{name}", ktap::LISTED);
+        }
+        arch::exit(ExitCode::Success);
+    }
+
+    println!("KTAP version 1");
+    println!("1..{}", tests.len());
+    let mut failed = 0;
+    for (index, (name, test)) in tests.iter().enumerate() {
+        let number = index + 1;
+        if let Some(reason) = test.ignore {
+            println!("ok {number} {name} # SKIP {reason}");
+            continue;
+        }
+        println!("{}{name} timeout={}", ktap::START, test.timeout_secs);
+        RUNNING_NUMBER.store(number, Ordering::SeqCst);
+        RUNNING.store(core::ptr::from_ref(*test).cast_mut(), Ordering::SeqCst);
+        let started = arch::ticks();
+        (test.run)();
+        let elapsed = arch::ticks().wrapping_sub(started);
+        RUNNING.store(core::ptr::null_mut(), Ordering::SeqCst);
+        print_duration(elapsed);
+        match test.should_panic {
+            ShouldPanic::No => println!("ok {number} {name}"),
+            ShouldPanic::Yes | ShouldPanic::WithMessage(_) => {
+                println!("# test did not panic as expected");
+                println!("not ok {number} {name}");
+                failed += 1;
+            }
+        }
+    }
+    arch::exit(if failed == 0 { ExitCode::Success } else { ExitCode::TestsFailed })
+}
+
+fn print_duration(ticks: u64) {
+    if let Some(frequency) = arch::ticks_per_second() {
+        let nanoseconds = u128::from(ticks) * 1_000_000_000 / u128::from(frequency.get());
+        println!("{}{nanoseconds}", ktap::DURATION_NS);
+    }
+}
+
+/// Called on the way out of a panic or fatal fault: if a test was running, prints its
+/// verdict and exits with `TestCrashed` so the harness resumes after it.
+pub fn end_running_test(crash: Crash<'_, '_>) {
+    let test = RUNNING.swap(core::ptr::null_mut(), Ordering::SeqCst);
+    // SAFETY: RUNNING only ever holds null or a pointer into the static registry.
+    let Some(test) = (unsafe { test.as_ref() }) else { return };
+    let number = RUNNING_NUMBER.load(Ordering::SeqCst);
+    let name = test.name();
+    let passed = match (&crash, &test.should_panic) {
+        (Crash::Panic(_), ShouldPanic::Yes) => true,
+        (Crash::Panic(info), ShouldPanic::WithMessage(expected)) => {
+            let mut message = Truncated::<512>::new();
+            let _ = write!(message, "{}", info.message());
+            if !message.as_str().contains(expected) {
+                println!("# panic message did not contain the expected text `{expected}`");
+            }
+            message.as_str().contains(expected)
+        }
+        (Crash::Fault, ShouldPanic::Yes | ShouldPanic::WithMessage(_)) => {
+            println!("# expected a panic, got a CPU exception");
+            false
+        }
+        (_, ShouldPanic::No) => false,
+    };
+    if passed {
+        println!("ok {number} {name}");
+    } else {
+        println!("not ok {number} {name}");
+    }
+    arch::exit(ExitCode::TestCrashed)
+}
+
+/// A fixed-size buffer that keeps the start of what is written into it (the panic path
+/// must not allocate: the heap may be what failed).
+struct Truncated<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Truncated<N> {
+    fn new() -> Self {
+        Truncated { bytes: [0; N], len: 0 }
+    }
+
+    fn as_str(&self) -> &str {
+        match core::str::from_utf8(&self.bytes[..self.len]) {
+            Ok(text) => text,
+            // Cut inside a character: keep the valid prefix.
+            Err(error) => core::str::from_utf8(&self.bytes[..error.valid_up_to()]).unwrap_or(""),
+        }
+    }
+}
+
+impl<const N: usize> fmt::Write for Truncated<N> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let room = N - self.len;
+        let taken = text.len().min(room);
+        self.bytes[self.len..self.len + taken].copy_from_slice(&text.as_bytes()[..taken]);
+        self.len += taken;
+        Ok(())
+    }
+}

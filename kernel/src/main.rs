@@ -1,0 +1,74 @@
+//! The kernel: boots on x86_64, aarch64 and riscv64, prints a banner, and either does its
+//! (small) work or runs its own tests (`ktest` feature) and reports them as KTAP on serial.
+//!
+//! Everything arch-specific is behind `arch::*`; this file and the modules next to it are
+//! the same on every architecture.
+
+#![cfg_attr(target_os = "none", no_std, no_main)]
+#![cfg_attr(all(target_os = "none", target_arch = "x86_64"), feature(abi_x86_interrupt))]
+// The arch contract and some helpers exist for test images; a normal image leaves a few
+// unused. CI runs clippy on the `selftest` image, where everything is used.
+#![cfg_attr(not(feature = "ktest"), allow(dead_code, unused_imports))]
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("the kernel runs on bare metal: build and boot it with `cargo xtask run`");
+    std::process::exit(2);
+}
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+// First: its macros are then visible in every module below.
+#[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+#[cfg(target_os = "none")]
+mod arch;
+#[cfg(target_os = "none")]
+mod fatal;
+#[cfg(target_os = "none")]
+mod heap;
+#[cfg(target_os = "none")]
+mod ktest;
+#[cfg(all(target_os = "none", feature = "selftest"))]
+mod selftest;
+#[cfg(all(target_os = "none", feature = "ktest"))]
+mod tests;
+
+#[cfg(target_os = "none")]
+pub use kernel_abi::ExitCode;
+
+/// What the arch's boot code found, handed to [`kernel_main`].
+#[cfg(target_os = "none")]
+pub struct BootInfo {
+    /// How the kernel was entered, for the banner (e.g. "PVH, 64-bit long mode").
+    pub method: &'static str,
+    /// The kernel command line (empty if the boot path gave none).
+    pub cmdline: &'static str,
+}
+
+/// The arch-independent kernel, entered once by the arch's boot code.
+#[cfg(target_os = "none")]
+pub fn kernel_main(boot: BootInfo) -> ! {
+    println!(
+        "kernel {} booting on {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        arch::NAME,
+        boot.method
+    );
+    println!("command line: {:?}", boot.cmdline);
+    heap::init();
+    let request = match kernel_abi::cmdline::Request::parse(boot.cmdline) {
+        Ok(request) => request,
+        Err(error) => panic!("bad kernel command line `{}`: {error}", boot.cmdline),
+    };
+    if request.panic {
+        panic!("panic requested on the kernel command line");
+    }
+    if request.run_tests || request.list {
+        ktest::run(&request);
+    }
+    println!("hello from {}: nothing to do, exiting", arch::NAME);
+    arch::exit(ExitCode::Success)
+}
