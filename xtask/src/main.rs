@@ -1,1 +1,64 @@
-fn main() {}
+//! `cargo xtask`: builds, boots, tests and debugs the kernel on every architecture in
+//! `targets/`. This file only parses the command line and dispatches; each subcommand
+//! lives in `commands/`.
+
+mod arch;
+mod build;
+mod commands;
+mod exit;
+mod fsutil;
+mod ktap;
+mod process;
+mod qemu;
+mod report;
+mod runner;
+mod serial;
+mod session;
+#[cfg(test)]
+mod testutil;
+mod tools;
+mod workspace;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, boot, test and debug the kernel under QEMU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the kernel for one architecture or all of them.
+    Build(commands::build::Build),
+    /// Build and boot the kernel, its serial console on this terminal.
+    Run(commands::run::Run),
+    /// Build test images and run the kernel's tests, on every architecture by default.
+    Test(commands::test::Test),
+    /// Read saved serial logs and report their tests as a live run would.
+    Report(commands::report::Report),
+}
+
+fn main() -> ExitCode {
+    let context = match commands::Context::load() {
+        Ok(context) => context,
+        Err(error) => return commands::fail(&error),
+    };
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(command) => command.run(&context),
+        Command::Run(command) => command.run(&context),
+        Command::Test(command) => command.run(&context),
+        Command::Report(command) => command.run(&context),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => commands::fail(&error),
+    }
+}

@@ -51,7 +51,10 @@ impl<'a> Filters<'a> {
             return Ok(());
         }
         if !is_word(filter) || filter.contains(',') {
-            return Err(Error::BadValue { key: FILTER, value: filter });
+            return Err(Error::BadValue {
+                key: FILTER,
+                value: filter,
+            });
         }
         let slot = self.items.get_mut(self.len).ok_or(Error::TooManyFilters)?;
         *slot = filter;
@@ -111,7 +114,9 @@ impl<'a> Request<'a> {
                 (AFTER, Some(value)) if is_word(value) => request.after = Some(value),
                 (AFTER, Some(value)) => return Err(Error::BadValue { key: AFTER, value }),
                 (BOOT, Some(value)) => {
-                    request.boot = value.parse().map_err(|_| Error::BadValue { key: BOOT, value })?
+                    request.boot = value
+                        .parse()
+                        .map_err(|_| Error::BadValue { key: BOOT, value })?
                 }
                 _ => {}
             }
@@ -150,9 +155,13 @@ impl<'a> Request<'a> {
     pub fn selects(&self, name: &str) -> bool {
         let filters = self.filters.as_slice();
         filters.is_empty()
-            || filters
-                .iter()
-                .any(|filter| if self.exact { name == *filter } else { name.contains(filter) })
+            || filters.iter().any(|filter| {
+                if self.exact {
+                    name == *filter
+                } else {
+                    name.contains(filter)
+                }
+            })
     }
 
     /// Whether test `name` runs in this boot: selected, and after the resume point.
@@ -228,14 +237,29 @@ mod tests {
         let mut line = String::new();
         Request::default().write_to(&mut line).unwrap();
         assert_eq!(line, "");
-        assert_eq!(Request::parse("console=ttyS0 quiet  root=/dev/vda").unwrap(), Request::default());
+        assert_eq!(
+            Request::parse("console=ttyS0 quiet  root=/dev/vda").unwrap(),
+            Request::default()
+        );
     }
 
     #[test]
     fn rejects_bad_values_naming_them() {
         let cases = [
-            ("ktest.boot=x", Error::BadValue { key: BOOT, value: "x" }),
-            ("ktest.after=", Error::BadValue { key: AFTER, value: "" }),
+            (
+                "ktest.boot=x",
+                Error::BadValue {
+                    key: BOOT,
+                    value: "x",
+                },
+            ),
+            (
+                "ktest.after=",
+                Error::BadValue {
+                    key: AFTER,
+                    value: "",
+                },
+            ),
         ];
         for (line, expected) in cases {
             assert_eq!(Request::parse(line), Err(expected), "{line}");

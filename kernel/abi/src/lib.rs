@@ -48,6 +48,16 @@ impl ExitCode {
     }
 }
 
+/// The x86 `isa-debug-exit` device as the harness configures it and the kernel uses it.
+///
+/// QEMU turns a write of `value` into the host exit status `(value << 1) | 1`. The kernel
+/// writes `BASE | code`, so success reaches the host as 65 and never as 1, which is what
+/// QEMU itself returns for its own errors.
+pub mod isa_debug_exit {
+    pub const PORT: u16 = 0xf4;
+    pub const BASE: u32 = 0x20;
+}
+
 /// The KTAP conventions of the kernel's test runner beyond KTAP version 1 itself.
 ///
 /// Each one is a KTAP diagnostic line (it starts with `# `), so any KTAP consumer reads

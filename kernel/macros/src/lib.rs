@@ -64,7 +64,10 @@ pub fn ktest(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let signature = &function.sig;
     if !signature.inputs.is_empty() || !matches!(signature.output, syn::ReturnType::Default) {
-        return Err(syn::Error::new_spanned(signature, "a kernel test takes no arguments and returns `()`"));
+        return Err(syn::Error::new_spanned(
+            signature,
+            "a kernel test takes no arguments and returns `()`",
+        ));
     }
     let name: &Ident = &signature.ident;
     let should_panic = match &options.should_panic {

@@ -12,6 +12,7 @@ use core::fmt;
 pub use ktest_macros::ktest;
 
 /// Whether a test is expected to panic.
+#[repr(C)]
 pub enum ShouldPanic {
     No,
     Yes,
@@ -19,7 +20,9 @@ pub enum ShouldPanic {
     WithMessage(&'static str),
 }
 
-/// One kernel test, as `#[ktest]` registers it.
+/// One kernel test, as `#[ktest]` registers it. `repr(C)`: the runner reads an array of
+/// these that the linker assembled.
+#[repr(C)]
 pub struct Test {
     /// `module_path!()` of the test, e.g. `kernel::mm::heap::tests`.
     pub module: &'static str,

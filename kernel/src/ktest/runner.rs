@@ -71,7 +71,11 @@ pub fn run(request: &Request<'_>) -> ! {
             }
         }
     }
-    arch::exit(if failed == 0 { ExitCode::Success } else { ExitCode::TestsFailed })
+    arch::exit(if failed == 0 {
+        ExitCode::Success
+    } else {
+        ExitCode::TestsFailed
+    })
 }
 
 fn print_duration(ticks: u64) {
@@ -86,7 +90,9 @@ fn print_duration(ticks: u64) {
 pub fn end_running_test(crash: Crash<'_, '_>) {
     let test = RUNNING.swap(core::ptr::null_mut(), Ordering::SeqCst);
     // SAFETY: RUNNING only ever holds null or a pointer into the static registry.
-    let Some(test) = (unsafe { test.as_ref() }) else { return };
+    let Some(test) = (unsafe { test.as_ref() }) else {
+        return;
+    };
     let number = RUNNING_NUMBER.load(Ordering::SeqCst);
     let name = test.name();
     let passed = match (&crash, &test.should_panic) {
@@ -122,7 +128,10 @@ struct Truncated<const N: usize> {
 
 impl<const N: usize> Truncated<N> {
     fn new() -> Self {
-        Truncated { bytes: [0; N], len: 0 }
+        Truncated {
+            bytes: [0; N],
+            len: 0,
+        }
     }
 
     fn as_str(&self) -> &str {

@@ -40,7 +40,10 @@ extern "C" fn riscv64_entry(_hart: usize, device_tree: usize) -> ! {
     if let Some(cpu) = tree.as_ref().and_then(|tree| tree.cpus().next()) {
         TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
     }
-    crate::kernel_main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline })
+    crate::kernel_main(BootInfo {
+        method: "S-mode under OpenSBI, device tree in a1",
+        cmdline,
+    })
 }
 
 pub fn console_write(bytes: &[u8]) {

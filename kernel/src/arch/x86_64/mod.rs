@@ -6,6 +6,7 @@ mod traps;
 
 use crate::{BootInfo, ExitCode};
 use core::num::NonZeroU64;
+use kernel_abi::isa_debug_exit;
 use spin::{Mutex, Once};
 use uart_16550::{Config, Uart16550, backend::PioBackend};
 use x86_64::instructions::port::Port;
@@ -15,17 +16,13 @@ core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
 pub const NAME: &str = "x86_64";
 
 const COM1: u16 = 0x3f8;
-/// Where `-device isa-debug-exit,iobase=0xf4,iosize=0x04` listens (see targets/x86_64.toml).
-const DEBUG_EXIT_PORT: u16 = 0xf4;
-/// Added to the exit code so that the host status `(value << 1) | 1` is never 1, which
-/// QEMU itself uses for its own errors: success reaches the host as 65.
-const DEBUG_EXIT_BASE: u32 = 0x20;
 
 // SAFETY: COM1 is the standard PC serial port; only the console uses it.
-static SERIAL: Mutex<Uart16550<PioBackend>> = Mutex::new(match unsafe { Uart16550::new_port(COM1) } {
-    Ok(uart) => uart,
-    Err(_) => panic!("COM1 is a valid port"),
-});
+static SERIAL: Mutex<Uart16550<PioBackend>> =
+    Mutex::new(match unsafe { Uart16550::new_port(COM1) } {
+        Ok(uart) => uart,
+        Err(_) => panic!("COM1 is a valid port"),
+    });
 
 /// Rust entry from `boot.S`, in long mode on the boot stack.
 #[unsafe(no_mangle)]
@@ -35,7 +32,10 @@ extern "C" fn x86_64_entry(start_info: u32) -> ! {
     traps::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let cmdline = unsafe { pvh::cmdline(start_info as usize) };
-    crate::kernel_main(BootInfo { method: "PVH, 64-bit long mode", cmdline })
+    crate::kernel_main(BootInfo {
+        method: "PVH, 64-bit long mode",
+        cmdline,
+    })
 }
 
 pub fn console_write(bytes: &[u8]) {
@@ -44,7 +44,9 @@ pub fn console_write(bytes: &[u8]) {
 
 pub fn exit(code: ExitCode) -> ! {
     // SAFETY: writing the exit device ends QEMU; without the device the write is ignored.
-    unsafe { Port::<u32>::new(DEBUG_EXIT_PORT).write(DEBUG_EXIT_BASE | u32::from(code.code())) };
+    unsafe {
+        Port::<u32>::new(isa_debug_exit::PORT).write(isa_debug_exit::BASE | u32::from(code.code()))
+    };
     // Under TCG the exit device takes effect asynchronously: stop here until it does.
     loop {
         x86_64::instructions::interrupts::disable();
@@ -57,7 +59,8 @@ pub fn ticks() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// The TSC frequency, measured once against the PIT (channel 2, 1.193182 MHz).
+/// The TSC frequency, measured once against the PIT's channel 0 (1.193182 MHz), or None
+/// on a machine without a PIT.
 pub fn ticks_per_second() -> Option<NonZeroU64> {
     static FREQUENCY: Once<Option<NonZeroU64>> = Once::new();
     *FREQUENCY.call_once(calibrate_tsc)
@@ -65,27 +68,37 @@ pub fn ticks_per_second() -> Option<NonZeroU64> {
 
 fn calibrate_tsc() -> Option<NonZeroU64> {
     const PIT_HZ: u64 = 1_193_182;
-    const COUNT: u16 = 5966; // 5 ms
-    let mut control: Port<u8> = Port::new(0x61);
+    const PIT_TICKS: u16 = 5966; // 5 ms
     let mut command: Port<u8> = Port::new(0x43);
-    let mut channel2: Port<u8> = Port::new(0x42);
-    // SAFETY: the PIT's channel 2 and its gate are unused by anything else in the kernel.
+    let mut channel0: Port<u8> = Port::new(0x40);
+    // SAFETY: channel 0 of the PIT is not used by anything else in the kernel (interrupts
+    // stay off); programming it only changes what it counts.
+    let mut read_count = || unsafe {
+        command.write(0b0000_0000); // latch channel 0
+        let low = channel0.read();
+        let high = channel0.read();
+        u16::from_le_bytes([low, high])
+    };
+    // SAFETY: as above.
     unsafe {
-        let gate = control.read();
-        control.write((gate & !0x02) | 0x01); // gate on, speaker off
-        command.write(0b1011_0000); // channel 2, low then high byte, mode 0
-        channel2.write((COUNT & 0xff) as u8);
-        channel2.write((COUNT >> 8) as u8);
-        let start = ticks();
-        // Mode 0 raises OUT2 (bit 5 of port 0x61) when the count reaches zero; on a machine
-        // without a PIT it never does, so give up after far longer than 5 ms of any TSC.
-        while control.read() & 0x20 == 0 {
-            if ticks() - start > 50_000_000_000 {
-                return None;
-            }
+        Port::<u8>::new(0x43).write(0b0011_0100); // channel 0, low then high byte, mode 2
+        Port::<u8>::new(0x40).write(0xff);
+        Port::<u8>::new(0x40).write(0xff);
+    }
+    let start_count = read_count();
+    let start = ticks();
+    loop {
+        // Mode 2 counts down from 0xffff and reloads: the wrapping difference is the time.
+        let elapsed_pit = start_count.wrapping_sub(read_count());
+        let elapsed_tsc = ticks() - start;
+        if elapsed_pit >= PIT_TICKS {
+            return NonZeroU64::new(elapsed_tsc * PIT_HZ / u64::from(elapsed_pit));
         }
-        let elapsed = ticks() - start;
-        NonZeroU64::new(elapsed * PIT_HZ / u64::from(COUNT))
+        // Without a PIT the count never moves (unassigned ports read 0xff): give up after
+        // far more than 5 ms of any plausible TSC.
+        if elapsed_tsc > 10_000_000_000 {
+            return None;
+        }
     }
 }
 

@@ -1,0 +1,245 @@
+//! The architecture table: every per-arch fact the harness uses, read from
+//! `targets/<arch>.toml`.
+//!
+//! Adding an architecture means adding files (its `.toml` and `.json` here, its linker
+//! script, its `kernel/src/arch/` directory); no code in the xtask names an architecture.
+
+use crate::exit::ExitProtocol;
+use crate::workspace::Workspace;
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::{fmt, path::PathBuf};
+
+/// One architecture, as its `targets/<name>.toml` describes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Arch {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// ELF `e_machine` of the kernel image.
+    pub elf_machine: u16,
+    /// What gdb calls the architecture (`set architecture`).
+    pub gdb_architecture: String,
+    pub exit_protocol: ExitProtocol,
+    pub qemu: Qemu,
+    /// The package that provides `qemu.binary`, per package manager.
+    pub packages: Packages,
+    /// Filled in from the file's location, not read from it.
+    #[serde(skip)]
+    pub target_json: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Qemu {
+    pub binary: String,
+    pub machine: String,
+    pub cpu: String,
+    pub memory: String,
+    /// `-bios` value, if the arch boots through firmware.
+    pub firmware: Option<String>,
+    /// Further arguments, always passed.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The serial device the kernel's console uses (documentation only).
+    pub serial: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Packages {
+    pub debian: String,
+    pub fedora: String,
+    pub arch: String,
+    pub brew: String,
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Arch {
+    /// The kernel ELF cargo writes for this arch.
+    pub fn kernel_elf(&self, workspace: &Workspace, profile: &str) -> PathBuf {
+        workspace
+            .target_dir()
+            .join(&self.name)
+            .join(profile)
+            .join("kernel")
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.name == name || self.aliases.iter().any(|alias| alias == name)
+    }
+}
+
+/// Every architecture found in `targets/`, sorted by name.
+#[derive(Clone, Debug)]
+pub struct Arches(Vec<Arch>);
+
+impl Arches {
+    /// Reads `targets/*.toml`; each must have its `.json` beside it.
+    pub fn load(workspace: &Workspace) -> Result<Arches> {
+        let directory = workspace.root().join("targets");
+        let entries = std::fs::read_dir(&directory).with_context(|| {
+            format!(
+                "cannot read the architecture directory `{}`",
+                directory.display()
+            )
+        })?;
+        let mut arches = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if path
+                .extension()
+                .is_some_and(|extension| extension == "toml")
+            {
+                arches.push(Self::load_one(path)?);
+            }
+        }
+        if arches.is_empty() {
+            bail!(
+                "no architectures: `{}` holds no `<arch>.toml`",
+                directory.display()
+            );
+        }
+        arches.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Arches(arches))
+    }
+
+    fn load_one(path: PathBuf) -> Result<Arch> {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mut arch: Arch = toml::from_str(&text).map_err(|error| {
+            anyhow::anyhow!(
+                "bad architecture description `{}`: {}",
+                path.display(),
+                error.to_string().trim_end()
+            )
+        })?;
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        if arch.name != stem {
+            bail!(
+                "`{}` says `name = \"{}\"`: it must match the file name `{stem}`",
+                path.display(),
+                arch.name
+            );
+        }
+        arch.target_json = path.with_extension("json");
+        if !arch.target_json.is_file() {
+            bail!(
+                "architecture `{}` has no target spec: expected `{}` beside `{}`",
+                arch.name,
+                arch.target_json.display(),
+                path.display()
+            );
+        }
+        Ok(arch)
+    }
+
+    pub fn all(&self) -> &[Arch] {
+        &self.0
+    }
+
+    /// The architecture called `name` (or one of its aliases).
+    pub fn find(&self, name: &str) -> Option<&Arch> {
+        self.0.iter().find(|arch| arch.matches(name))
+    }
+
+    /// Every name and alias `--arch` accepts.
+    #[cfg(test)]
+    pub fn names_and_aliases(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|arch| std::iter::once(arch.name.clone()).chain(arch.aliases.iter().cloned()))
+            .collect()
+    }
+
+    /// The selection `--arch` asked for: one arch, or every one for `all`.
+    pub fn select(&self, selection: &ArchSelection) -> Vec<Arch> {
+        match selection {
+            ArchSelection::All => self.0.clone(),
+            ArchSelection::One(name) => self.find(name).into_iter().cloned().collect(),
+        }
+    }
+}
+
+/// What `--arch` names: `all`, or one arch (validated against the table by clap).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArchSelection {
+    All,
+    One(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Arches {
+        Arches::load(&Workspace::locate()).expect("the repository's arch table loads")
+    }
+
+    #[test]
+    fn the_repository_defines_the_three_architectures() {
+        let names: Vec<_> = table().all().iter().map(|arch| arch.name.clone()).collect();
+        assert_eq!(names, ["aarch64", "riscv64", "x86_64"]);
+    }
+
+    #[test]
+    fn aliases_find_their_architecture() {
+        let arches = table();
+        for (alias, expected) in [
+            ("amd64", "x86_64"),
+            ("x86-64", "x86_64"),
+            ("arm64", "aarch64"),
+            ("riscv64gc", "riscv64"),
+            ("riscv64", "riscv64"),
+        ] {
+            assert_eq!(
+                arches.find(alias).map(|arch| arch.name.as_str()),
+                Some(expected),
+                "{alias}"
+            );
+        }
+        assert!(arches.find("mips").is_none());
+    }
+
+    #[test]
+    fn aliases_are_unique_across_architectures() {
+        let names = table().names_and_aliases();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            names.len(),
+            "a name or alias is claimed twice: {names:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_reported_with_the_file() {
+        let directory = crate::testutil::scratch_dir("arch-missing-field");
+        let path = directory.join("mips.toml");
+        std::fs::write(&path, "name = \"mips\"\nelf-machine = 8\n").unwrap();
+        std::fs::write(directory.join("mips.json"), "{}").unwrap();
+        let error = format!("{:#}", Arches::load_one(path.clone()).unwrap_err());
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        assert!(error.contains("missing field"), "{error}");
+    }
+
+    #[test]
+    fn a_name_that_disagrees_with_the_file_is_rejected() {
+        let directory = crate::testutil::scratch_dir("arch-bad-name");
+        let path = directory.join("foo.toml");
+        let text = std::fs::read_to_string(Workspace::locate().root().join("targets/riscv64.toml"))
+            .unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::write(directory.join("foo.json"), "{}").unwrap();
+        let error = format!("{:#}", Arches::load_one(path).unwrap_err());
+        assert!(error.contains("must match the file name `foo`"), "{error}");
+    }
+}

@@ -1,0 +1,232 @@
+//! Builds kernel images: one cargo invocation for every selected arch, from the custom
+//! target JSONs with `-Zbuild-std`, then checks each ELF against its arch.
+
+use crate::arch::Arch;
+use crate::workspace::Workspace;
+use anyhow::{Context, Result, bail, ensure};
+use object::Endianness;
+use object::read::elf::{ElfFile64, FileHeader};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    pub release: bool,
+    /// Kernel cargo features (`ktest` for a test image).
+    pub features: Vec<String>,
+}
+
+impl BuildOptions {
+    pub fn profile(&self) -> &'static str {
+        if self.release { "release" } else { "debug" }
+    }
+
+    /// A short name for the image these options produce: `kernel` or `kernel-ktest-selftest`.
+    fn image_name(&self) -> String {
+        let mut features = self.features.clone();
+        features.sort();
+        features.dedup();
+        std::iter::once("kernel".to_string())
+            .chain(features)
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
+/// A built kernel image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub arch: Arch,
+    /// A copy of cargo's output that later builds (other features) do not overwrite.
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// Builds the kernel for every arch in `arches` with one cargo invocation.
+pub fn build(
+    workspace: &Workspace,
+    arches: &[Arch],
+    options: &BuildOptions,
+    quiet: bool,
+) -> Result<Vec<Image>> {
+    check_rust_src()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(workspace.root())
+        .args(cargo_args(arches, options));
+    if quiet {
+        command.arg("--quiet");
+    }
+    eprintln!("$ cargo {}", cargo_args(arches, options).join(" "));
+    let status = command.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!(
+            "building the kernel for {} failed (cargo: {status}); the compiler's messages are above",
+            arches
+                .iter()
+                .map(|arch| arch.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let images_dir = workspace.xtask_dir().join("images");
+    std::fs::create_dir_all(&images_dir)
+        .with_context(|| format!("cannot create `{}`", images_dir.display()))?;
+    arches
+        .iter()
+        .map(|arch| {
+            let built = arch.kernel_elf(workspace, options.profile());
+            check_elf(&built, arch)?;
+            let path = images_dir.join(format!(
+                "{}-{}-{}.elf",
+                arch.name,
+                options.profile(),
+                options.image_name()
+            ));
+            crate::fsutil::copy_atomically(&built, &path)?;
+            let size = std::fs::metadata(&path)?.len();
+            Ok(Image {
+                arch: arch.clone(),
+                path,
+                size,
+            })
+        })
+        .collect()
+}
+
+/// `cargo build` arguments for the kernel: every target JSON, build-std, the features.
+pub fn cargo_args(arches: &[Arch], options: &BuildOptions) -> Vec<String> {
+    let mut args: Vec<String> = ["build", "--package", "kernel"].map(String::from).to_vec();
+    for arch in arches {
+        args.extend(["--target".into(), arch.target_json.display().to_string()]);
+    }
+    // This nightly builds JSON targets only with -Zjson-target-spec; core and alloc come from
+    // source, with compiler-builtins' memcpy/memset (the kernel has no libc).
+    args.extend(
+        [
+            "-Zjson-target-spec",
+            "-Zbuild-std=core,alloc",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ]
+        .map(String::from),
+    );
+    if options.release {
+        args.push("--release".into());
+    }
+    if !options.features.is_empty() {
+        args.extend(["--features".into(), options.features.join(",")]);
+    }
+    args
+}
+
+/// Fails early, with the fix, when the toolchain lacks the standard library's source.
+fn check_rust_src() -> Result<()> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("cannot run rustc")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let library = sysroot.join("lib/rustlib/src/rust/library");
+    ensure!(
+        library.is_dir(),
+        "the toolchain has no `rust-src` component (needed by -Zbuild-std; expected `{}`): run `rustup toolchain install` \
+         in the repository, which installs what rust-toolchain.toml lists",
+        library.display()
+    );
+    Ok(())
+}
+
+/// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.
+pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
+    let data = std::fs::read(path)
+        .with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
+    let elf = ElfFile64::<Endianness>::parse(&*data)
+        .with_context(|| format!("`{}` is not a 64-bit ELF file", path.display()))?;
+    let machine = elf.elf_header().e_machine(elf.endian()).0;
+    ensure!(
+        machine == arch.elf_machine,
+        "`{}` is an ELF for machine {machine}, not {} (e_machine {})",
+        path.display(),
+        arch.name,
+        arch.elf_machine
+    );
+    let kind = elf.elf_header().e_type(elf.endian());
+    ensure!(
+        kind == object::elf::ET_EXEC,
+        "`{}` is not an executable (ELF type {})",
+        path.display(),
+        kind.0
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arches;
+
+    fn arches() -> Arches {
+        Arches::load(&Workspace::locate()).unwrap()
+    }
+
+    #[test]
+    fn one_invocation_builds_every_target_from_its_json_with_build_std() {
+        let arches = arches();
+        let options = BuildOptions {
+            release: true,
+            features: vec!["ktest".into()],
+        };
+        let args = cargo_args(arches.all(), &options);
+        let targets: Vec<_> = args
+            .windows(2)
+            .filter(|pair| pair[0] == "--target")
+            .map(|pair| pair[1].clone())
+            .collect();
+        assert_eq!(targets.len(), 3);
+        assert!(targets.iter().all(|target| target.ends_with(".json")));
+        for flag in [
+            "-Zjson-target-spec",
+            "-Zbuild-std=core,alloc",
+            "--release",
+            "ktest",
+        ] {
+            assert!(
+                args.contains(&flag.to_string()),
+                "{flag} missing from {args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn image_names_distinguish_feature_sets() {
+        let plain = BuildOptions::default();
+        let test = BuildOptions {
+            release: false,
+            features: vec!["selftest".into(), "ktest".into()],
+        };
+        assert_eq!(plain.image_name(), "kernel");
+        assert_eq!(test.image_name(), "kernel-ktest-selftest");
+    }
+
+    #[test]
+    fn elf_check_rejects_the_wrong_machine_and_non_elf_files() {
+        let arches = arches();
+        let riscv = arches.find("riscv64").unwrap();
+        // The xtask itself is an ELF for the host (x86_64 here, or whatever builds it).
+        let host_binary = std::env::current_exe().unwrap();
+        let error = check_elf(&host_binary, riscv).unwrap_err().to_string();
+        assert!(
+            error.contains("not riscv64") || error.contains("not an executable"),
+            "{error}"
+        );
+
+        let scratch = crate::testutil::scratch_dir("elf-check");
+        let text = scratch.join("kernel");
+        std::fs::write(&text, "not an elf").unwrap();
+        let error = check_elf(&text, riscv).unwrap_err().to_string();
+        assert!(error.contains("is not a 64-bit ELF file"), "{error}");
+    }
+}

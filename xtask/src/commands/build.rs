@@ -1,0 +1,35 @@
+//! `cargo xtask build`: builds the kernel and checks each image is an ELF for its arch.
+
+use super::{BuildFlags, Context, parse_arch};
+use crate::arch::ArchSelection;
+use crate::build::{BuildOptions, build};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Build {
+    /// Architecture to build for, or `all`.
+    #[arg(long, default_value = "all", value_parser = parse_arch)]
+    arch: ArchSelection,
+    #[command(flatten)]
+    build: BuildFlags,
+}
+
+impl Build {
+    pub fn run(self, context: &Context) -> anyhow::Result<ExitCode> {
+        let arches = context.arches.select(&self.arch);
+        let options = BuildOptions {
+            release: self.build.release,
+            features: self.build.features,
+        };
+        let images = build(&context.workspace, &arches, &options, false)?;
+        for image in &images {
+            println!(
+                "{:<8} {:>9} bytes  {}",
+                image.arch.name,
+                image.size,
+                image.path.display()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

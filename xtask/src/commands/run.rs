@@ -1,0 +1,115 @@
+//! `cargo xtask run`: builds and boots the kernel, serial console on this terminal, and
+//! exits with the kernel's own exit code (0 for success).
+
+use super::{BuildFlags, Context, QemuFlags, parse_arch};
+use crate::arch::ArchSelection;
+use crate::build::{BuildOptions, build};
+use crate::exit::KernelExit;
+use crate::qemu::{Launch, Next, RunningQemu};
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Run {
+    /// Architecture to boot [default: this machine's, else x86_64].
+    #[arg(long, value_parser = parse_arch)]
+    arch: Option<ArchSelection>,
+    #[command(flatten)]
+    build: BuildFlags,
+    #[command(flatten)]
+    qemu: QemuFlags,
+    /// Kernel command line (QEMU's `-append`), e.g. `panic`.
+    #[arg(long, default_value = "")]
+    append: String,
+    /// End QEMU after this many seconds (default: let the kernel decide).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Extra arguments for QEMU.
+    #[arg(last = true)]
+    qemu_args: Vec<String>,
+}
+
+/// The architecture `run` boots without `--arch`: the host's, if the table has it.
+fn default_arch(context: &Context) -> String {
+    let host = std::env::consts::ARCH;
+    match context.arches.find(host) {
+        Some(arch) => arch.name.clone(),
+        None => "x86_64".to_string(),
+    }
+}
+
+impl Run {
+    pub fn run(self, context: &Context) -> Result<ExitCode> {
+        crate::process::install_signal_handlers()?;
+        let name = match self.arch {
+            Some(ArchSelection::One(name)) => name,
+            Some(ArchSelection::All) => bail!("`run` boots one architecture: pass `--arch NAME`"),
+            None => default_arch(context),
+        };
+        let arches = context.arches.select(&ArchSelection::One(name));
+        let arch = &arches[0];
+        let binary = self.qemu.qemu_binary(arch)?;
+        let options = BuildOptions {
+            release: self.build.release,
+            features: self.build.features,
+        };
+        let image = build(&context.workspace, &arches, &options, true)?.remove(0);
+        let launch = Launch {
+            arch,
+            binary,
+            kernel: &image.path,
+            cmdline: self.append,
+            machine: self.qemu.machine.as_deref(),
+            gdb_port: None,
+            extra_args: &self.qemu_args,
+        };
+        eprintln!("$ {}", launch.display());
+        eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
+        let mut qemu = RunningQemu::start(&launch)?;
+        let deadline = self
+            .timeout
+            .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+        let mut stdout = std::io::stdout().lock();
+        let status = loop {
+            match qemu.next_line(deadline) {
+                Next::Line(line) => {
+                    stdout.write_all(&line.bytes)?;
+                    stdout.write_all(b"\n")?;
+                    stdout.flush()?;
+                }
+                Next::Ended => break qemu.wait()?,
+                Next::TimedOut => {
+                    qemu.kill()?;
+                    bail!(
+                        "{arch}: no exit after {} s; QEMU was ended",
+                        self.timeout.unwrap_or_default()
+                    );
+                }
+            }
+        };
+        if let Some(signal) = crate::process::interrupted() {
+            return Ok(ExitCode::from(crate::process::exit_status_for_signal(
+                signal,
+            )));
+        }
+        match arch.exit_protocol.decode(status) {
+            KernelExit::Kernel(code) => {
+                eprintln!("{arch}: {}", KernelExit::Kernel(code));
+                Ok(ExitCode::from(code.code()))
+            }
+            other => {
+                let stderr = qemu.stderr_text();
+                bail!(
+                    "{arch}: {other}{}",
+                    if stderr.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; QEMU said:\n{stderr}")
+                    }
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `cargo xtask test`: builds a test image per architecture, boots them in parallel, and
+//! reports every test's verdict per arch.
+
+use super::{BuildFlags, Context, QemuFlags, parse_arch};
+use crate::arch::{Arch, ArchSelection};
+use crate::build::{BuildOptions, Image, build};
+use crate::report::{self, Format};
+use crate::runner::{self, ArchRun, Progress, RunOptions, Target};
+use anyhow::{Context as _, Result};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct Test {
+    /// Architecture to test, or `all`.
+    #[arg(long, default_value = "all", value_parser = parse_arch)]
+    arch: ArchSelection,
+    /// Run only tests whose name contains one of these.
+    filters: Vec<String>,
+    /// Filters are whole test names.
+    #[arg(long)]
+    exact: bool,
+    /// Print the tests each architecture would run, without running them.
+    #[arg(long)]
+    list: bool,
+    /// Default per-test timeout in seconds (a test's own `timeout` wins).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    timeout: u64,
+    /// Architectures tested at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Also write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    #[command(flatten)]
+    build: BuildFlags,
+    #[command(flatten)]
+    qemu: QemuFlags,
+    /// Extra arguments for QEMU.
+    #[arg(last = true)]
+    qemu_args: Vec<String>,
+}
+
+impl Test {
+    pub fn run(self, context: &Context) -> Result<ExitCode> {
+        crate::process::install_signal_handlers()?;
+        let arches = context.arches.select(&self.arch);
+        let binaries = arches
+            .iter()
+            .map(|arch| self.qemu.qemu_binary(arch))
+            .collect::<Result<Vec<_>>>()?;
+        let mut features = vec!["ktest".to_string()];
+        features.extend(self.build.features.iter().cloned());
+        let options = BuildOptions {
+            release: self.build.release,
+            features,
+        };
+        let images = build(&context.workspace, &arches, &options, true)?;
+        let run_options = RunOptions {
+            filters: self.filters.clone(),
+            exact: self.exact,
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            machine: self.qemu.machine.clone(),
+            extra_qemu_args: self.qemu_args.clone(),
+        };
+        let targets: Vec<Target<'_>> = images
+            .iter()
+            .zip(binaries)
+            .map(|(image, qemu_binary): (&Image, PathBuf)| Target {
+                arch: &image.arch,
+                qemu_binary,
+                image: &image.path,
+            })
+            .collect();
+        if self.list {
+            return list(&targets, &run_options);
+        }
+        let run_dir = new_run_dir(&context.workspace.xtask_dir())?;
+        let jobs = self
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let mut reporter = report::reporter(self.format);
+        let runs = run_in_parallel(&targets, &run_options, &run_dir, jobs, reporter.as_mut())?;
+        reporter.finish(&runs);
+        if let Some(path) = &self.junit {
+            report::write_junit(path, &runs)?;
+            eprintln!("JUnit report: {}", path.display());
+        }
+        if let Some(signal) = crate::process::interrupted() {
+            return Ok(ExitCode::from(crate::process::exit_status_for_signal(
+                signal,
+            )));
+        }
+        Ok(if report::all_passed(&runs) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
+    for target in targets {
+        let names = runner::list_tests(target, options)?;
+        for name in &names {
+            println!("{}: {name}", target.arch);
+        }
+        eprintln!("{}: {} test(s)", target.arch, names.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A directory of its own for this run's logs (`target/xtask/runs/<id>/`), and the
+/// `latest` link to it: two runs at once never write the same files.
+fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
+    let runs = xtask_dir.join("runs");
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let name = format!("{seconds}-{}", std::process::id());
+    let dir = runs.join(&name);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the run directory `{}`", dir.display()))?;
+    let link = runs.join("latest");
+    let temporary = runs.join(format!(".latest.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    if std::os::unix::fs::symlink(&name, &temporary).is_ok() {
+        let _ = std::fs::rename(&temporary, &link);
+    }
+    Ok(dir)
+}
+
+/// Runs every target, at most `jobs` at once; progress goes to `reporter` as it happens.
+fn run_in_parallel(
+    targets: &[Target<'_>],
+    options: &RunOptions,
+    run_dir: &Path,
+    jobs: usize,
+    reporter: &mut dyn report::Reporter,
+) -> Result<Vec<ArchRun>> {
+    let queue: Mutex<VecDeque<&Target<'_>>> = Mutex::new(targets.iter().collect());
+    let (sender, receiver) = mpsc::channel::<(String, Progress)>();
+    let results: Mutex<Vec<Result<ArchRun>>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(targets.len()) {
+            let sender = sender.clone();
+            let (queue, results) = (&queue, &results);
+            scope.spawn(move || {
+                while let Some(target) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+                {
+                    let log = run_dir.join(format!("{}.serial.log", target.arch.name));
+                    let result = runner::run_arch(target, options, &log, &sender)
+                        .with_context(|| format!("{}: the test run failed", target.arch));
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(result);
+                }
+            });
+        }
+        drop(sender);
+        for (arch, progress) in receiver {
+            reporter.progress(&arch, &progress);
+        }
+    });
+    let mut runs = results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let order: Vec<&Arch> = targets.iter().map(|target| target.arch).collect();
+    runs.sort_by_key(|run| order.iter().position(|arch| arch.name == run.arch));
+    Ok(runs)
+}

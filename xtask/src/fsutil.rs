@@ -1,0 +1,69 @@
+//! Files written so that a reader never sees half of one: a temporary file in the same
+//! directory, then a rename.
+
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `contents` to `path` atomically. On any error (a full disk, say) `path` keeps its
+/// old contents, or stays absent, and the temporary file is removed.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let directory = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("`{}` is not a file path", path.display()))?;
+    let temporary = directory.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error).with_context(|| format!("cannot write `{}`", path.display()));
+    }
+    Ok(())
+}
+
+/// Copies `from` to `to` atomically.
+pub fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let contents =
+        std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;
+    write_atomically(to, &contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_contents_and_leaves_no_temporary_file() {
+        let directory = crate::testutil::scratch_dir("write-atomically");
+        let path = directory.join("report.json");
+        write_atomically(&path, b"first").unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(&directory)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.json"]);
+    }
+
+    #[test]
+    fn an_unwritable_path_is_an_error_naming_it() {
+        let error = format!(
+            "{:#}",
+            write_atomically(Path::new("/proc/no-such-dir/report.xml"), b"x").unwrap_err()
+        );
+        assert!(error.contains("/proc/no-such-dir/report.xml"), "{error}");
+    }
+}

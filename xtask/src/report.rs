@@ -1,0 +1,438 @@
+//! Reporters: the live human display and its summary, libtest-shaped JSON lines, JUnit XML.
+//!
+//! Each consumes the same two things: [`Progress`] as a run goes, and the finished
+//! [`ArchRun`]s at the end. `cargo xtask report` replays saved logs into the same calls,
+//! so a log and a live run print the same report.
+
+use crate::fsutil;
+use crate::runner::{ArchRun, Progress};
+use crate::session::{Event, Outcome, Status};
+use anyhow::Result;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Prints a run as it goes and sums it up at the end.
+pub trait Reporter {
+    fn progress(&mut self, arch: &str, progress: &Progress);
+    fn finish(&mut self, runs: &[ArchRun]);
+}
+
+pub fn reporter(format: Format) -> Box<dyn Reporter> {
+    match format {
+        Format::Human => Box::new(Human::default()),
+        Format::Json => Box::new(Json::default()),
+    }
+}
+
+/// Counts of one arch's outcomes.
+#[derive(Default, Clone, Copy)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub ignored: usize,
+}
+
+impl Counts {
+    pub fn of(outcomes: &[Outcome]) -> Counts {
+        let mut counts = Counts::default();
+        for outcome in outcomes {
+            match outcome.status {
+                Status::Passed => counts.passed += 1,
+                Status::Failed(_) => counts.failed += 1,
+                Status::Ignored(_) => counts.ignored += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// Whether a run passed: no failed test and no problem, on every arch.
+pub fn all_passed(runs: &[ArchRun]) -> bool {
+    runs.iter()
+        .all(|run| run.session.problems.is_empty() && Counts::of(&run.session.outcomes).failed == 0)
+}
+
+fn format_duration(duration: Option<Duration>) -> String {
+    match duration {
+        None => String::new(),
+        Some(duration) if duration < Duration::from_millis(1) => {
+            format!("{:.1} µs", duration.as_secs_f64() * 1e6)
+        }
+        Some(duration) if duration < Duration::from_secs(1) => {
+            format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+        }
+        Some(duration) => format!("{:.2} s", duration.as_secs_f64()),
+    }
+}
+
+fn status_word(status: &Status) -> String {
+    match status {
+        Status::Passed => "ok".into(),
+        Status::Failed(reason) => format!("FAILED ({})", reason.as_str()),
+        Status::Ignored(_) => "ignored".into(),
+    }
+}
+
+/// The human display: one line per verdict, labelled with the arch; failures in full.
+#[derive(Default)]
+pub struct Human {
+    arch_width: usize,
+}
+
+impl Human {
+    fn label(&mut self, arch: &str) -> String {
+        self.arch_width = self.arch_width.max(arch.len()).max(7);
+        format!("[{arch:<width$}]", width = self.arch_width)
+    }
+}
+
+impl Reporter for Human {
+    fn progress(&mut self, arch: &str, progress: &Progress) {
+        let label = self.label(arch);
+        let mut out = std::io::stdout().lock();
+        let _ = match progress {
+            Progress::BootStarted { boot, command } => {
+                writeln!(out, "{label} boot {boot}: $ {command}")
+            }
+            Progress::Session(Event::Finished(outcome)) => {
+                let mut text = format!(
+                    "{label} {:<16} {} {}",
+                    status_word(&outcome.status),
+                    outcome.name,
+                    format_duration(outcome.duration)
+                );
+                if let Status::Ignored(reason) = &outcome.status {
+                    text.push_str(&format!("({reason})"));
+                }
+                if let Some(message) = &outcome.message {
+                    text.push_str(&format!("\n{label}     {message}"));
+                }
+                writeln!(out, "{}", text.trim_end())
+            }
+            Progress::Problem(problem) => writeln!(
+                out,
+                "{label} problem in boot {}: {}",
+                problem.boot, problem.message
+            ),
+            Progress::Session(Event::Started { .. } | Event::Output(_)) => Ok(()),
+        };
+    }
+
+    fn finish(&mut self, runs: &[ArchRun]) {
+        let mut out = std::io::stdout().lock();
+        let _ = print_summary(&mut out, runs);
+    }
+}
+
+/// The end-of-run summary: failures in full, per-arch counts, cross-arch differences.
+pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<()> {
+    let failures: Vec<(&ArchRun, &Outcome)> = runs
+        .iter()
+        .flat_map(|run| {
+            run.session
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o.status, Status::Failed(_)))
+                .map(move |o| (run, o))
+        })
+        .collect();
+    if !failures.is_empty() {
+        writeln!(out, "\nfailures:")?;
+        for (run, outcome) in &failures {
+            writeln!(
+                out,
+                "\n  {} on {}: {}",
+                outcome.name,
+                run.arch,
+                status_word(&outcome.status)
+            )?;
+            if let Some(message) = &outcome.message {
+                writeln!(out, "    {message}")?;
+            }
+            if !outcome.excerpt.is_empty() {
+                writeln!(out, "    last serial lines (boot {}):", outcome.boot)?;
+                for line in &outcome.excerpt {
+                    writeln!(out, "      | {line}")?;
+                }
+            }
+            writeln!(out, "    serial log: {}", run.log.display())?;
+        }
+    }
+    let problem_runs: Vec<&ArchRun> = runs
+        .iter()
+        .filter(|run| !run.session.problems.is_empty())
+        .collect();
+    if !problem_runs.is_empty() {
+        writeln!(out, "\nproblems:")?;
+        for run in problem_runs {
+            for problem in &run.session.problems {
+                writeln!(
+                    out,
+                    "\n  {} (boot {}): {}",
+                    run.arch, problem.boot, problem.message
+                )?;
+                for line in &problem.excerpt {
+                    writeln!(out, "      | {line}")?;
+                }
+                writeln!(out, "    serial log: {}", run.log.display())?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "\n{:<10} {:>6} {:>6} {:>7} {:>5} {:>8}  serial log",
+        "arch", "passed", "failed", "ignored", "boots", "time"
+    )?;
+    let mut total = Counts::default();
+    for run in runs {
+        let counts = Counts::of(&run.session.outcomes);
+        total.passed += counts.passed;
+        total.failed += counts.failed;
+        total.ignored += counts.ignored;
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>6} {:>7} {:>5} {:>8}  {}",
+            run.arch,
+            counts.passed,
+            counts.failed,
+            counts.ignored,
+            run.boots,
+            format!("{:.2} s", run.wall_time.as_secs_f64()),
+            run.log.display()
+        )?;
+    }
+    if runs.len() > 1 {
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>6} {:>7}",
+            "total", total.passed, total.failed, total.ignored
+        )?;
+    }
+    let differences = cross_arch_differences(runs);
+    if !differences.is_empty() {
+        writeln!(out, "\ndiffering between architectures:")?;
+        for line in differences {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    let verdict = if all_passed(runs) { "ok" } else { "FAILED" };
+    writeln!(
+        out,
+        "\ntest result: {verdict}. {} passed, {} failed, {} ignored",
+        total.passed, total.failed, total.ignored
+    )
+}
+
+/// One line per test whose verdict is not the same on every arch that ran it.
+pub fn cross_arch_differences(runs: &[ArchRun]) -> Vec<String> {
+    if runs.len() < 2 {
+        return Vec::new();
+    }
+    let mut by_test: BTreeMap<&str, Vec<(&str, &Status)>> = BTreeMap::new();
+    for run in runs {
+        for outcome in &run.session.outcomes {
+            by_test
+                .entry(&outcome.name)
+                .or_default()
+                .push((&run.arch, &outcome.status));
+        }
+    }
+    let width = by_test.keys().map(|name| name.len()).max().unwrap_or(0);
+    by_test
+        .into_iter()
+        .filter(|(_, statuses)| {
+            let failed = statuses
+                .iter()
+                .filter(|(_, status)| matches!(status, Status::Failed(_)))
+                .count();
+            failed > 0 && failed < statuses.len()
+        })
+        .map(|(name, statuses)| {
+            let cells: Vec<String> = runs
+                .iter()
+                .map(|run| {
+                    let status = statuses
+                        .iter()
+                        .find(|(arch, _)| *arch == run.arch)
+                        .map(|(_, status)| *status);
+                    let word = match status {
+                        None => "-",
+                        Some(Status::Passed) => "ok",
+                        Some(Status::Failed(_)) => "FAILED",
+                        Some(Status::Ignored(_)) => "ignored",
+                    };
+                    format!("{}: {word}", run.arch)
+                })
+                .collect();
+            format!("{name:<width$}  {}", cells.join("  "))
+        })
+        .collect()
+}
+
+/// libtest's JSON event lines, each with an `arch` field; nothing else on stdout.
+#[derive(Default)]
+pub struct Json {
+    started: BTreeMap<String, bool>,
+}
+
+impl Json {
+    fn emit(value: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+    }
+}
+
+/// The libtest JSON object for one finished test.
+pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
+    let event = match outcome.status {
+        Status::Passed => "ok",
+        Status::Failed(_) => "failed",
+        Status::Ignored(_) => "ignored",
+    };
+    let mut value = json!({
+        "type": "test",
+        "event": event,
+        "name": outcome.name,
+        "arch": arch,
+        "exec_time": outcome.duration.unwrap_or_default().as_secs_f64(),
+    });
+    if let Status::Failed(reason) = outcome.status {
+        value["reason"] = json!(reason.as_str());
+        value["message"] = json!(outcome.message.clone().unwrap_or_default());
+        value["stdout"] = json!(outcome.diagnostics.join("\n"));
+    }
+    if let Status::Ignored(reason) = &outcome.status {
+        value["message"] = json!(reason);
+    }
+    value
+}
+
+impl Reporter for Json {
+    fn progress(&mut self, arch: &str, progress: &Progress) {
+        match progress {
+            Progress::Session(Event::Started { name, .. }) => {
+                Json::emit(json!({"type": "test", "event": "started", "name": name, "arch": arch}));
+                self.started.insert(format!("{arch}/{name}"), true);
+            }
+            Progress::Session(Event::Finished(outcome)) => {
+                if self
+                    .started
+                    .remove(&format!("{arch}/{}", outcome.name))
+                    .is_none()
+                {
+                    Json::emit(
+                        json!({"type": "test", "event": "started", "name": outcome.name, "arch": arch}),
+                    );
+                }
+                Json::emit(outcome_json(arch, outcome));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, runs: &[ArchRun]) {
+        for run in runs {
+            let counts = Counts::of(&run.session.outcomes);
+            let ok = run.session.problems.is_empty() && counts.failed == 0;
+            let mut value = json!({
+                "type": "suite",
+                "event": if ok { "ok" } else { "failed" },
+                "arch": run.arch,
+                "passed": counts.passed,
+                "failed": counts.failed,
+                "ignored": counts.ignored,
+                "exec_time": run.wall_time.as_secs_f64(),
+                "log": run.log.display().to_string(),
+            });
+            if !run.session.problems.is_empty() {
+                value["problems"] = json!(
+                    run.session
+                        .problems
+                        .iter()
+                        .map(|p| p.message.clone())
+                        .collect::<Vec<_>>()
+                );
+            }
+            Json::emit(value);
+        }
+    }
+}
+
+/// Writes a JUnit XML report (one testsuite per arch) to `path`, atomically.
+pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("kernel tests");
+    for run in runs {
+        let mut suite = TestSuite::new(run.arch.as_str());
+        suite.set_time(run.wall_time);
+        for outcome in &run.session.outcomes {
+            let status = match &outcome.status {
+                Status::Passed => TestCaseStatus::success(),
+                Status::Ignored(reason) => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(reason.as_str());
+                    status
+                }
+                Status::Failed(reason) => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_type(reason.as_str());
+                    status.set_message(
+                        outcome
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| format!("{} failed", outcome.name)),
+                    );
+                    status.set_description(format!(
+                        "{}\n\nserial log: {}\nlast serial lines (boot {}):\n{}",
+                        outcome.diagnostics.join("\n"),
+                        run.log.display(),
+                        outcome.boot,
+                        outcome.excerpt.join("\n")
+                    ));
+                    status
+                }
+            };
+            let mut case = TestCase::new(outcome.name.as_str(), status);
+            case.set_classname(format!(
+                "{}.{}",
+                run.arch,
+                outcome
+                    .name
+                    .rsplit_once("::")
+                    .map_or("", |(module, _)| module)
+            ));
+            if let Some(duration) = outcome.duration {
+                case.set_time(duration);
+            }
+            suite.add_test_case(case);
+        }
+        for (index, problem) in run.session.problems.iter().enumerate() {
+            // A problem is a failure of the run itself: visible in CI's test view.
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(problem.message.as_str());
+            status.set_description(format!(
+                "serial log: {}\n{}",
+                run.log.display(),
+                problem.excerpt.join("\n")
+            ));
+            suite.add_test_case(TestCase::new(
+                format!("harness::problem_{}", index + 1),
+                status,
+            ));
+        }
+        report.add_test_suite(suite);
+    }
+    let xml = report
+        .to_string()
+        .map_err(|error| anyhow::anyhow!("cannot render the JUnit report: {error}"))?;
+    fsutil::write_atomically(path, xml.as_bytes())
+}

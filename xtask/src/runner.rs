@@ -1,0 +1,307 @@
+//! Runs a test image on one architecture, boot after boot, until every selected test has
+//! a verdict; and runs several architectures in parallel.
+//!
+//! Each boot is one QEMU; its serial lines go to the arch's log and through a [`Session`],
+//! which decides the verdicts. A test that ends the boot (panic, fault, timeout) costs one
+//! more boot, resumed after it with `ktest.after=NAME`.
+
+use crate::arch::Arch;
+use crate::exit::KernelExit;
+use crate::qemu::{Launch, Next as QemuNext, RunningQemu};
+use crate::session::{BootEnd, Event, Marker, Next, Problem, Session};
+use anyhow::{Context, Result};
+use kernel_abi::cmdline::{Filters, Request};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+/// What every arch's run shares.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub filters: Vec<String>,
+    pub exact: bool,
+    /// Default per-test timeout (a test's own `timeout` overrides it).
+    pub timeout: Duration,
+    pub machine: Option<String>,
+    pub extra_qemu_args: Vec<String>,
+}
+
+/// What one arch's run reports as it goes.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    BootStarted { boot: u32, command: String },
+    Session(Event),
+    Problem(Problem),
+}
+
+/// One arch's finished run.
+#[derive(Debug)]
+pub struct ArchRun {
+    pub arch: String,
+    pub session: Session,
+    pub log: PathBuf,
+    pub boots: u32,
+    pub wall_time: Duration,
+}
+
+/// Everything needed to boot one arch's test image.
+pub struct Target<'a> {
+    pub arch: &'a Arch,
+    pub qemu_binary: PathBuf,
+    pub image: &'a Path,
+}
+
+/// The kernel command line for one boot.
+fn request_line(
+    options: &RunOptions,
+    after: Option<&str>,
+    boot: u32,
+    list: bool,
+) -> Result<String> {
+    let mut filters = Filters::default();
+    for filter in &options.filters {
+        filters.push(filter).map_err(|error| {
+            anyhow::anyhow!(
+                "test filter `{filter}`: {error} (filters are single words without commas)"
+            )
+        })?;
+    }
+    let request = Request {
+        run_tests: !list,
+        list,
+        exact: options.exact,
+        panic: false,
+        filters,
+        after,
+        boot,
+    };
+    let mut line = String::new();
+    request
+        .write_to(&mut line)
+        .expect("writing to a String cannot fail");
+    Ok(line)
+}
+
+/// Runs the selected tests of `target`, reporting progress on `progress`.
+pub fn run_arch(
+    target: &Target<'_>,
+    options: &RunOptions,
+    log_path: &Path,
+    progress: &Sender<(String, Progress)>,
+) -> Result<ArchRun> {
+    let arch_name = target.arch.name.clone();
+    let send = |item: Progress| {
+        // The receiver only goes away when the whole run is over.
+        let _ = progress.send((arch_name.clone(), item));
+    };
+    let file = std::fs::File::create(log_path)
+        .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
+    let mut log = std::io::BufWriter::new(file);
+    let started = Instant::now();
+    let mut session = Session::new();
+    let mut after: Option<String> = None;
+    let mut boot = 0;
+    loop {
+        boot += 1;
+        session.begin_boot(boot);
+        let launch = Launch {
+            arch: target.arch,
+            binary: target.qemu_binary.clone(),
+            kernel: target.image,
+            cmdline: request_line(options, after.as_deref(), boot, false)?,
+            machine: options.machine.as_deref(),
+            gdb_port: None,
+            extra_args: &options.extra_qemu_args,
+        };
+        let command = launch.display();
+        writeln!(
+            log,
+            "{}",
+            Marker::BootStarted {
+                boot,
+                command: command.clone()
+            }
+        )?;
+        send(Progress::BootStarted { boot, command });
+        let end = boot_once(&launch, options.timeout, &mut session, &mut log, &send)?;
+        writeln!(log, "{}", Marker::BootEnded { boot, end })?;
+        log.flush()?;
+        let problems_before = session.problems.len();
+        let (events, next) = session.end_boot(end);
+        events
+            .into_iter()
+            .for_each(|event| send(Progress::Session(event)));
+        session.problems[problems_before..]
+            .iter()
+            .for_each(|problem| send(Progress::Problem(problem.clone())));
+        match next {
+            Next::Complete | Next::Stop => break,
+            Next::ResumeAfter(name) => {
+                if after
+                    .as_deref()
+                    .is_some_and(|previous| name.as_str() <= previous)
+                {
+                    session.add_problem(format!(
+                        "no progress: resuming after `{name}` again; stopping this arch"
+                    ));
+                    break;
+                }
+                after = Some(name);
+            }
+        }
+    }
+    log.flush()?;
+    Ok(ArchRun {
+        arch: arch_name,
+        session,
+        log: log_path.to_path_buf(),
+        boots: boot,
+        wall_time: started.elapsed(),
+    })
+}
+
+/// One QEMU run: streams its lines through the session until it exits or stalls.
+fn boot_once(
+    launch: &Launch<'_>,
+    default_timeout: Duration,
+    session: &mut Session,
+    log: &mut impl Write,
+    send: &impl Fn(Progress),
+) -> Result<BootEnd> {
+    let mut qemu = RunningQemu::start(launch)?;
+    let mut allowed = default_timeout;
+    let mut deadline = Instant::now() + allowed;
+    let end = loop {
+        match qemu.next_line(Some(deadline)) {
+            QemuNext::Line(line) => {
+                log.write_all(&line.bytes)?;
+                log.write_all(b"\n")?;
+                for event in session.line(&line) {
+                    match &event {
+                        Event::Started { timeout_secs, .. } => {
+                            allowed = if *timeout_secs > 0 {
+                                Duration::from_secs(*timeout_secs)
+                            } else {
+                                default_timeout
+                            };
+                            deadline = Instant::now() + allowed;
+                        }
+                        Event::Finished(_) => {
+                            allowed = default_timeout;
+                            deadline = Instant::now() + allowed;
+                        }
+                        Event::Output(_) => {}
+                    }
+                    send(Progress::Session(event));
+                }
+            }
+            QemuNext::Ended => {
+                let status = qemu.wait()?;
+                break match crate::process::interrupted() {
+                    Some(signal) => BootEnd::Interrupted { signal },
+                    None => BootEnd::Exited(launch.arch.exit_protocol.decode(status)),
+                };
+            }
+            QemuNext::TimedOut => {
+                qemu.kill()?;
+                break BootEnd::TimedOut {
+                    seconds: allowed.as_secs(),
+                };
+            }
+        }
+    };
+    let stderr = qemu.stderr_text();
+    // After a kernel exit QEMU has nothing to add; after our own kill it only says so.
+    if !stderr.is_empty()
+        && matches!(
+            end,
+            BootEnd::Exited(KernelExit::Other(_) | KernelExit::Signal(_))
+        )
+    {
+        session.add_problem(format!("QEMU said: {stderr}"));
+    }
+    Ok(end)
+}
+
+/// Boots `target` with `ktest.list` and returns the names of the tests it would run.
+pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<String>> {
+    let launch = Launch {
+        arch: target.arch,
+        binary: target.qemu_binary.clone(),
+        kernel: target.image,
+        cmdline: request_line(options, None, 1, true)?,
+        machine: options.machine.as_deref(),
+        gdb_port: None,
+        extra_args: &options.extra_qemu_args,
+    };
+    let mut qemu = RunningQemu::start(&launch)?;
+    let deadline = Instant::now() + options.timeout;
+    let mut names = Vec::new();
+    let mut recent = Vec::new();
+    loop {
+        match qemu.next_line(Some(deadline)) {
+            QemuNext::Line(line) => {
+                let text = line.text();
+                match text.strip_prefix(kernel_abi::ktap::LISTED) {
+                    Some(name) => names.push(name.trim().to_string()),
+                    None => recent.push(text),
+                }
+            }
+            QemuNext::Ended => break,
+            QemuNext::TimedOut => {
+                qemu.kill()?;
+                anyhow::bail!(
+                    "{}: listing the tests timed out; the kernel printed:\n{}",
+                    target.arch,
+                    recent.join("\n")
+                );
+            }
+        }
+    }
+    let status = qemu.wait()?;
+    match target.arch.exit_protocol.decode(status) {
+        KernelExit::Kernel(kernel_abi::ExitCode::Success) => Ok(names),
+        other => anyhow::bail!(
+            "{}: listing the tests failed ({other}); the kernel printed:\n{}\n{}",
+            target.arch,
+            recent.join("\n"),
+            qemu.stderr_text()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(filters: &[&str], exact: bool) -> RunOptions {
+        RunOptions {
+            filters: filters.iter().map(|f| f.to_string()).collect(),
+            exact,
+            timeout: Duration::from_secs(10),
+            machine: None,
+            extra_qemu_args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_command_line_carries_filters_resume_point_and_boot_number() {
+        let line =
+            request_line(&options(&["heap", "fmt"], true), Some("fmt::a"), 2, false).unwrap();
+        assert_eq!(
+            line,
+            "ktest ktest.exact ktest.filter=heap,fmt ktest.after=fmt::a ktest.boot=2"
+        );
+        let parsed = Request::parse(&line).unwrap();
+        assert!(parsed.runs("heap") && !parsed.runs("fmt::a"));
+    }
+
+    #[test]
+    fn a_filter_that_cannot_be_passed_is_an_error_naming_it() {
+        let error = request_line(&options(&["two words"], false), None, 1, false)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("test filter `two words`"), "{error}");
+    }
+}
