@@ -317,16 +317,13 @@ impl Session {
                 return None;
             }
             // A panic or a fault explains it best; else the kernel's last word on the test.
-            diagnostics
-                .iter()
-                .find_map(|line| failure_message(line))
-                .or_else(|| {
-                    diagnostics
-                        .iter()
-                        .rev()
-                        .find(|line| !format!("# {line}").starts_with(conventions::DURATION_NS))
-                        .cloned()
-                })
+            failure_message_in(&diagnostics).or_else(|| {
+                diagnostics
+                    .iter()
+                    .rev()
+                    .find(|line| !format!("# {line}").starts_with(conventions::DURATION_NS))
+                    .cloned()
+            })
         });
         let outcome = Outcome {
             name,
@@ -372,7 +369,7 @@ impl Session {
     fn attach_to_last(&mut self, lines: Vec<String>) {
         if let Some(last) = self.outcomes.last_mut() {
             if last.message.is_none() && matches!(last.status, Status::Failed(_)) {
-                last.message = lines.iter().find_map(|line| failure_message(line));
+                last.message = failure_message_in(&lines);
                 if let Some(reason) = failure_reason(&lines) {
                     last.status = Status::Failed(reason);
                 }
@@ -419,11 +416,7 @@ impl Session {
                     "the log ends before the test's verdict".to_string(),
                 ),
             };
-            let message = running
-                .diagnostics
-                .iter()
-                .find_map(|line| failure_message(line))
-                .unwrap_or(message);
+            let message = failure_message_in(&running.diagnostics).unwrap_or(message);
             self.fail_running(running, reason, Some(message), &mut events);
             return (events, Next::ResumeAfter(name));
         }
@@ -515,6 +508,46 @@ fn describe(end: BootEnd) -> String {
         BootEnd::Interrupted { signal } => format!("interrupted by signal {signal}"),
         BootEnd::StreamEnded => "the log ends there".to_string(),
     }
+}
+
+/// What explains a failure: a panic or fault diagnostic and the lines that continue it (a
+/// multi-line panic message), up to the next line of the runner's own conventions.
+fn failure_message_in(diagnostics: &[String]) -> Option<String> {
+    let start = diagnostics
+        .iter()
+        .position(|line| failure_message(line).is_some())?;
+    let continuation = diagnostics[start + 1..]
+        .iter()
+        .take_while(|line| !is_convention(line));
+    let lines: Vec<&String> = std::iter::once(&diagnostics[start])
+        .chain(continuation)
+        .collect();
+    Some(
+        lines
+            .iter()
+            .map(|line| line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// A diagnostic the kernel's runner writes itself (not part of a panic message).
+fn is_convention(line: &str) -> bool {
+    let marked = format!("# {line}");
+    let prefixes = [
+        conventions::START,
+        conventions::DURATION_NS,
+        conventions::PANICKED_AT,
+        conventions::FAULT,
+    ];
+    prefixes.iter().any(|prefix| marked.starts_with(prefix))
+        || [
+            "test did not panic",
+            "panic message did not contain",
+            "expected a panic",
+        ]
+        .iter()
+        .any(|runner_note| line.starts_with(runner_note))
 }
 
 /// The line that explains a failure: a panic or a fault diagnostic.

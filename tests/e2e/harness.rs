@@ -1,0 +1,129 @@
+//! Running `cargo xtask` from a test, and checking what it left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+pub const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Serializes the tests that boot QEMU (a failed test must not poison the others).
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The result of one `cargo xtask` command.
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `cargo xtask ARGS` with stdin closed, as CI does, and checks that it left no QEMU.
+pub fn xtask(args: &[&str]) -> Run {
+    xtask_with(args, |_| {})
+}
+
+/// Like [`xtask`], with a chance to change the command (environment, say).
+pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.args(args).current_dir(root()).stdin(Stdio::null());
+    adjust(&mut command);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("the xtask binary runs");
+    let run = Run {
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    let left = qemu_processes();
+    assert!(
+        left.is_empty(),
+        "QEMU outlived `cargo xtask {}`: {left:?}\n{}",
+        args.join(" "),
+        run.all_output()
+    );
+    run
+}
+
+/// QEMU processes running images of this repository, from /proc.
+pub fn qemu_processes() -> Vec<String> {
+    let images = root().join("target/xtask/images");
+    let images = images.to_string_lossy();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.starts_with("qemu-system-") || cmdline.contains("/qemu-system-") {
+            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let zombie = state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'));
+            if cmdline.contains(&*images) && !zombie {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}
+
+/// The libtest-style JSON objects of a `--format json` run, one per stdout line.
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+        })
+        .collect()
+}
+
+/// `(arch, name) -> (event, reason)` for every finished test in JSON output.
+pub fn verdicts(
+    events: &[serde_json::Value],
+) -> std::collections::BTreeMap<(String, String), (String, String)> {
+    events
+        .iter()
+        .filter(|event| event["type"] == "test" && event["event"] != "started")
+        .map(|event| {
+            (
+                (
+                    event["arch"].as_str().unwrap().to_string(),
+                    event["name"].as_str().unwrap().to_string(),
+                ),
+                (
+                    event["event"].as_str().unwrap().to_string(),
+                    event["reason"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A fresh scratch directory under target/.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/xtask/e2e").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `cargo xtask` binary, the real QEMU, all three architectures.
+//!
+//! Each test holds a global lock while it runs, so one QEMU-using command runs at a time and
+//! the check that no QEMU outlived a command (read from the process table, not inferred from
+//! exit statuses) is meaningful.
+
+mod boot;
+mod harness;
+mod kernel_tests;
