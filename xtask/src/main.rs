@@ -2,25 +2,9 @@
 //! `targets/`. This file only parses the command line and dispatches; each subcommand
 //! lives in `commands/`.
 
-mod arch;
-mod build;
-mod commands;
-mod exit;
-mod fsutil;
-mod ktap;
-mod process;
-mod qemu;
-mod report;
-mod runner;
-mod serial;
-mod session;
-#[cfg(test)]
-mod testutil;
-mod tools;
-mod workspace;
-
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use xtask::commands;
 
 #[derive(Parser)]
 #[command(

@@ -6,7 +6,7 @@
 
 use crate::fsutil;
 use crate::runner::{ArchRun, Progress};
-use crate::session::{Event, Outcome, Status};
+use crate::session::{self, Event, Outcome, Reason, Status};
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -435,4 +435,64 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
         .to_string()
         .map_err(|error| anyhow::anyhow!("cannot render the JUnit report: {error}"))?;
     fsutil::write_atomically(path, xml.as_bytes())
+}
+
+/// The whole run of one arch as a single KTAP version 1 document (`<arch>.ktap`): every
+/// boot's verdicts merged, in order, with their diagnostics. Any KTAP consumer (Linux's
+/// `kunit.py parse`, `cargo xtask report`) reads it as one clean stream.
+pub fn merged_ktap(outcomes: &[Outcome]) -> String {
+    let mut text = format!("KTAP version 1\n1..{}\n", outcomes.len());
+    for (index, outcome) in outcomes.iter().enumerate() {
+        for line in &outcome.diagnostics {
+            text.push_str(&format!("# {line}\n"));
+        }
+        let number = index + 1;
+        let line = match &outcome.status {
+            Status::Passed => format!("ok {number} {}", outcome.name),
+            Status::Ignored(reason) => format!("ok {number} {} # SKIP {reason}", outcome.name),
+            Status::Failed(reason) => {
+                // A timeout or a crash has no kernel diagnostic: the harness states it.
+                if matches!(reason, Reason::Timeout | Reason::Crash) {
+                    let message = outcome.message.as_deref().unwrap_or("");
+                    text.push_str(&format!(
+                        "{}{}: {message}\n",
+                        session::MARKER,
+                        reason.as_str()
+                    ));
+                }
+                format!("not ok {number} {}", outcome.name)
+            }
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_merged_document_replays_to_the_same_verdicts() {
+        let log = std::fs::read(
+            crate::workspace::Workspace::locate()
+                .root()
+                .join("tests/fixtures/ktap/harness-multi-boot.log"),
+        )
+        .unwrap();
+        let original = session::replay(&log);
+        let merged = merged_ktap(&original.outcomes);
+        assert!(merged.starts_with("KTAP version 1\n1..4\n"), "{merged}");
+        let replayed = session::replay(merged.as_bytes());
+        let verdicts = |s: &session::Session| {
+            s.outcomes
+                .iter()
+                .map(|o| (o.name.clone(), o.status.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(verdicts(&replayed), verdicts(&original));
+        assert_eq!(replayed.outcomes[2].status, Status::Failed(Reason::Timeout));
+        assert_eq!(replayed.outcomes[2].message, original.outcomes[2].message);
+    }
 }

@@ -152,6 +152,11 @@ pub fn run_arch(
         }
     }
     log.flush()?;
+    let merged = log_path.with_file_name(format!("{}.ktap", target.arch.name));
+    crate::fsutil::write_atomically(
+        &merged,
+        crate::report::merged_ktap(&session.outcomes).as_bytes(),
+    )?;
     Ok(ArchRun {
         arch: arch_name,
         session,

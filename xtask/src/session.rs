@@ -513,19 +513,16 @@ fn describe(end: BootEnd) -> String {
 /// What explains a failure: a panic or fault diagnostic and the lines that continue it (a
 /// multi-line panic message), up to the next line of the runner's own conventions.
 fn failure_message_in(diagnostics: &[String]) -> Option<String> {
-    let start = diagnostics
+    let (start, first) = diagnostics
         .iter()
-        .position(|line| failure_message(line).is_some())?;
+        .enumerate()
+        .find_map(|(index, line)| Some((index, failure_message(line)?)))?;
     let continuation = diagnostics[start + 1..]
         .iter()
         .take_while(|line| !is_convention(line));
-    let lines: Vec<&String> = std::iter::once(&diagnostics[start])
-        .chain(continuation)
-        .collect();
     Some(
-        lines
-            .iter()
-            .map(|line| line.as_str())
+        std::iter::once(first.as_str())
+            .chain(continuation.map(String::as_str))
             .collect::<Vec<_>>()
             .join("\n"),
     )
@@ -552,6 +549,9 @@ fn is_convention(line: &str) -> bool {
 
 /// The line that explains a failure: a panic or a fault diagnostic.
 fn failure_message(line: &str) -> Option<String> {
+    if let Some((_, message)) = harness_statement(line) {
+        return Some(message.to_string());
+    }
     let marked = format!("# {line}");
     (marked.starts_with(conventions::PANICKED_AT) || marked.starts_with(conventions::FAULT))
         .then(|| line.to_string())
@@ -565,9 +565,22 @@ fn failure_reason(diagnostics: &[String]) -> Option<Reason> {
         } else if marked.starts_with(conventions::FAULT) {
             Some(Reason::Fault)
         } else {
-            None
+            harness_statement(line).map(|(reason, _)| reason)
         }
     })
+}
+
+/// `xtask: timeout: MESSAGE` or `xtask: crash: MESSAGE`: the harness's statement of a
+/// failure the kernel could not report (in a merged `<arch>.ktap`).
+fn harness_statement(line: &str) -> Option<(Reason, &str)> {
+    let statement = format!("# {line}");
+    let rest = statement.strip_prefix(MARKER)?;
+    [Reason::Timeout, Reason::Crash]
+        .into_iter()
+        .find_map(|reason| {
+            let message = rest.strip_prefix(reason.as_str())?.strip_prefix(": ")?;
+            Some((reason, &line[line.len() - message.len()..]))
+        })
 }
 
 /// A harness marker line: the start or the end of a boot.

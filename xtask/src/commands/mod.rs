@@ -1,4 +1,4 @@
-//! The subcommands, and what they share: the loaded arch table and common arguments.
+//! The subcommands (one module each, a struct with a `run` method), and what they share: the loaded arch table and common arguments.
 
 pub mod build;
 pub mod report;
