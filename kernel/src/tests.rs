@@ -65,7 +65,7 @@ fn heap_large_allocation_is_usable_and_returned() {
 
 #[ktest(should_panic = "index out of bounds")]
 fn should_panic_out_of_bounds_index() {
-    let numbers = vec![1, 2, 3];
+    let numbers = [1, 2, 3];
     let index = numbers.len() + core::hint::black_box(1);
     let _ = numbers[index];
 }

@@ -55,11 +55,11 @@ pub fn build(
     let mut command = Command::new(&cargo);
     command
         .current_dir(workspace.root())
-        .args(cargo_args(arches, options));
+        .args(cargo_args("build", arches, options));
     if quiet {
         command.arg("--quiet");
     }
-    eprintln!("$ cargo {}", cargo_args(arches, options).join(" "));
+    eprintln!("$ cargo {}", cargo_args("build", arches, options).join(" "));
     let status = command.status().context("cannot run cargo")?;
     if !status.success() {
         bail!(
@@ -96,9 +96,12 @@ pub fn build(
         .collect()
 }
 
-/// `cargo build` arguments for the kernel: every target JSON, build-std, the features.
-pub fn cargo_args(arches: &[Arch], options: &BuildOptions) -> Vec<String> {
-    let mut args: Vec<String> = ["build", "--package", "kernel"].map(String::from).to_vec();
+/// `cargo SUBCOMMAND` arguments for the kernel (`build`, `clippy`): every target JSON,
+/// build-std, the features.
+pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> Vec<String> {
+    let mut args: Vec<String> = [subcommand, "--package", "kernel"]
+        .map(String::from)
+        .to_vec();
     for arch in arches {
         args.extend(["--target".into(), arch.target_json.display().to_string()]);
     }
@@ -122,7 +125,7 @@ pub fn cargo_args(arches: &[Arch], options: &BuildOptions) -> Vec<String> {
 }
 
 /// Fails early, with the fix, when the toolchain lacks the standard library's source.
-fn check_rust_src() -> Result<()> {
+pub fn check_rust_src() -> Result<()> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc)
         .args(["--print", "sysroot"])
@@ -179,7 +182,7 @@ mod tests {
             release: true,
             features: vec!["ktest".into()],
         };
-        let args = cargo_args(arches.all(), &options);
+        let args = cargo_args("build", arches.all(), &options);
         let targets: Vec<_> = args
             .windows(2)
             .filter(|pair| pair[0] == "--target")

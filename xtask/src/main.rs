@@ -27,6 +27,8 @@ enum Command {
     Test(commands::test::Test),
     /// Read saved serial logs and report their tests as a live run would.
     Report(commands::report::Report),
+    /// Check formatting, and run clippy on the host crates and on the kernel for every arch.
+    Lint(commands::lint::Lint),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Run(command) => command.run(&context),
         Command::Test(command) => command.run(&context),
         Command::Report(command) => command.run(&context),
+        Command::Lint(command) => command.run(&context),
     };
     match result {
         Ok(code) => code,

@@ -44,7 +44,7 @@ impl PackageManager {
         .map(|(_, manager)| manager)
     }
 
-    pub fn package<'p>(self, packages: &'p Packages) -> &'p str {
+    pub fn package(self, packages: &Packages) -> &str {
         match self {
             PackageManager::Apt => &packages.debian,
             PackageManager::Dnf => &packages.fedora,

@@ -7,9 +7,10 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel_abi::{cmdline::Request, ktap};
 
+// Linker-defined addresses (see linker-scripts/): the bounds of `.ktest_array`.
 unsafe extern "C" {
-    static __ktest_start: Test;
-    static __ktest_end: Test;
+    static __ktest_start: u8;
+    static __ktest_end: u8;
 }
 
 /// Every test in the image, in link order.
@@ -17,8 +18,8 @@ fn registry() -> &'static [Test] {
     // SAFETY: the linker script brackets `.ktest_array` with these two symbols, and the
     // section holds nothing but `Test` records placed there by `#[ktest]`.
     unsafe {
-        let start = &raw const __ktest_start;
-        let end = &raw const __ktest_end;
+        let start = (&raw const __ktest_start).cast::<Test>();
+        let end = (&raw const __ktest_end).cast::<Test>();
         let count = (end as usize - start as usize) / size_of::<Test>();
         core::slice::from_raw_parts(start, count)
     }

@@ -1,6 +1,7 @@
 //! The subcommands (one module each, a struct with a `run` method), and what they share: the loaded arch table and common arguments.
 
 pub mod build;
+pub mod lint;
 pub mod report;
 pub mod run;
 pub mod test;

@@ -166,7 +166,9 @@ fn garbage_and_invalid_utf8_do_not_hide_the_results_around_them() {
 
 #[test]
 fn result_line_forms() {
-    let cases: &[(&str, Option<(bool, Option<u64>, &str, Option<Directive>)>)] = &[
+    /// (ok, number, name, directive) as the parser should read them.
+    type Expected = Option<(bool, Option<u64>, &'static str, Option<Directive>)>;
+    let cases: &[(&str, Expected)] = &[
         ("ok 1 name", Some((true, Some(1), "name", None))),
         (
             "not ok 12 a::b::c",

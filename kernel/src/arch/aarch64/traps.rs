@@ -55,7 +55,7 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         2 => "unexpected FIQ",
         _ => "SError",
     };
-    if index % 4 == 0 && syndrome >> 26 == 0x3c {
+    if index.is_multiple_of(4) && syndrome >> 26 == 0x3c {
         println!("# breakpoint at pc {pc:#x}");
         frame.elr += 4; // BRK does not advance the PC
         return;
