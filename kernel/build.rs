@@ -6,21 +6,15 @@
 use std::{env, path::PathBuf};
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
     if target_os != "none" {
         return; // A host build (clippy, `cargo build --workspace`): nothing to link.
     }
-    let script = manifest_dir
-        .join("../linker-scripts")
-        .join(format!("{arch}.ld"));
+    let script = manifest_dir.join("../linker-scripts").join(format!("{arch}.ld"));
     if !script.is_file() {
-        panic!(
-            "no linker script for arch `{arch}`: expected {}",
-            script.display()
-        );
+        panic!("no linker script for arch `{arch}`: expected {}", script.display());
     }
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rustc-link-arg-bins=-T{}", script.display());

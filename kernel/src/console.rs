@@ -33,9 +33,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new() -> Self {
-        Diagnostic {
-            at_line_start: true,
-        }
+        Diagnostic { at_line_start: true }
     }
 
     /// Ends the current line, if one was started.

@@ -5,10 +5,7 @@
 //! the same on every architecture.
 
 #![cfg_attr(target_os = "none", no_std, no_main)]
-#![cfg_attr(
-    all(target_os = "none", target_arch = "x86_64"),
-    feature(abi_x86_interrupt)
-)]
+#![cfg_attr(all(target_os = "none", target_arch = "x86_64"), feature(abi_x86_interrupt))]
 // Parts of the arch contract and of the test runner serve only the self-tests; other images
 // leave a few unused. CI runs clippy on the `selftest` image, where everything is used.
 #![cfg_attr(not(feature = "selftest"), allow(dead_code, unused_imports))]
@@ -51,15 +48,12 @@ pub struct BootInfo {
     pub cmdline: &'static str,
 }
 
-/// The arch-independent kernel, entered once by the arch's boot code.
+/// The arch-independent kernel, entered once by the arch's boot code. Unmangled: debuggers
+/// break here by name on every arch (`cargo xtask gdb`).
 #[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
 pub fn kernel_main(boot: BootInfo) -> ! {
-    println!(
-        "kernel {} booting on {} ({})",
-        env!("CARGO_PKG_VERSION"),
-        arch::NAME,
-        boot.method
-    );
+    println!("kernel {} booting on {} ({})", env!("CARGO_PKG_VERSION"), arch::NAME, boot.method);
     println!("command line: {:?}", boot.cmdline);
     heap::init();
     let request = match kernel_abi::cmdline::Request::parse(boot.cmdline) {

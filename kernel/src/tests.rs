@@ -6,24 +6,15 @@ use alloc::{boxed::Box, format, string::String, vec, vec::Vec};
 
 #[ktest]
 fn fmt_integers() {
-    assert_eq!(
-        format!("{} {:#x} {:08b} {:+}", 42, 255, 5u8, 7),
-        "42 0xff 00000101 +7"
-    );
+    assert_eq!(format!("{} {:#x} {:08b} {:+}", 42, 255, 5u8, 7), "42 0xff 00000101 +7");
     assert_eq!(format!("{}", u64::MAX), "18446744073709551615");
     assert_eq!(format!("{}", i64::MIN), "-9223372036854775808");
 }
 
 #[ktest]
 fn fmt_padding_and_debug() {
-    assert_eq!(
-        format!("[{:>6}|{:<4}|{:^7}]", "ab", 1, "mid"),
-        "[    ab|1   |  mid  ]"
-    );
-    assert_eq!(
-        format!("{:?}", (1, "two", Some('3'))),
-        "(1, \"two\", Some('3'))"
-    );
+    assert_eq!(format!("[{:>6}|{:<4}|{:^7}]", "ab", 1, "mid"), "[    ab|1   |  mid  ]");
+    assert_eq!(format!("{:?}", (1, "two", Some('3'))), "(1, \"two\", Some('3'))");
 }
 
 #[ktest]
@@ -33,12 +24,7 @@ fn heap_vec_grows_and_keeps_contents() {
         numbers.push(index.wrapping_mul(2_654_435_761));
     }
     assert_eq!(numbers.len(), 10_000);
-    assert!(
-        numbers
-            .iter()
-            .enumerate()
-            .all(|(index, value)| *value == (index as u32).wrapping_mul(2_654_435_761))
-    );
+    assert!(numbers.iter().enumerate().all(|(index, value)| *value == (index as u32).wrapping_mul(2_654_435_761)));
 }
 
 #[ktest]
@@ -79,22 +65,15 @@ fn ignored_example() {
 /// device tree's timebase-frequency).
 #[ktest(arch = "aarch64", arch = "riscv64")]
 fn counter_frequency_comes_from_the_platform() {
-    let frequency =
-        crate::arch::ticks_per_second().expect("the platform states the counter frequency");
-    assert!(
-        (1_000_000..=1_000_000_000).contains(&frequency.get()),
-        "implausible counter frequency {frequency} Hz"
-    );
+    let frequency = crate::arch::ticks_per_second().expect("the platform states the counter frequency");
+    assert!((1_000_000..=1_000_000_000).contains(&frequency.get()), "implausible counter frequency {frequency} Hz");
 }
 
 /// x86_64 only: the TSC frequency is measured against the PIT, so check the measurement.
 #[ktest(arch = "x86_64")]
 fn tsc_calibration_is_plausible() {
     let frequency = crate::arch::ticks_per_second().expect("the PIT is there to calibrate against");
-    assert!(
-        (100_000_000..=10_000_000_000).contains(&frequency.get()),
-        "implausible TSC frequency {frequency} Hz"
-    );
+    assert!((100_000_000..=10_000_000_000).contains(&frequency.get()), "implausible TSC frequency {frequency} Hz");
 }
 
 #[ktest]

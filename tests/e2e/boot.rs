@@ -13,24 +13,13 @@ fn build_all_checks_and_lists_an_image_per_arch() {
             .lines()
             .find(|line| line.starts_with(arch))
             .unwrap_or_else(|| panic!("no {arch} line:\n{}", run.stdout));
-        assert!(
-            line.contains(&format!("{arch}-debug-kernel.elf")) && line.contains("bytes"),
-            "{line}"
-        );
+        assert!(line.contains(&format!("{arch}-debug-kernel.elf")) && line.contains("bytes"), "{line}");
     }
     // One cargo invocation, from the JSON specs, with build-std.
-    let cargo_lines: Vec<_> = run
-        .stderr
-        .lines()
-        .filter(|line| line.starts_with("$ cargo build"))
-        .collect();
+    let cargo_lines: Vec<_> = run.stderr.lines().filter(|line| line.starts_with("$ cargo build")).collect();
     assert_eq!(cargo_lines.len(), 1, "{}", run.stderr);
     for arch in ARCHES {
-        assert!(
-            cargo_lines[0].contains(&format!("targets/{arch}.json")),
-            "{}",
-            cargo_lines[0]
-        );
+        assert!(cargo_lines[0].contains(&format!("targets/{arch}.json")), "{}", cargo_lines[0]);
     }
     assert!(cargo_lines[0].contains("-Zbuild-std=core,alloc"));
 }
@@ -41,16 +30,8 @@ fn each_arch_boots_prints_its_banner_and_exits_with_success() {
     for arch in ARCHES {
         let run = xtask(&["run", "--arch", arch]);
         assert_eq!(run.status, Some(0), "{arch}:\n{}", run.all_output());
-        assert!(
-            run.stdout.contains(&format!("booting on {arch} (")),
-            "{arch}:\n{}",
-            run.stdout
-        );
-        assert!(
-            run.stdout.contains(&format!("hello from {arch}")),
-            "{arch}:\n{}",
-            run.stdout
-        );
+        assert!(run.stdout.contains(&format!("booting on {arch} (")), "{arch}:\n{}", run.stdout);
+        assert!(run.stdout.contains(&format!("hello from {arch}")), "{arch}:\n{}", run.stdout);
         assert!(
             run.stderr.contains("$ ") && run.stderr.contains("qemu-system-"),
             "the QEMU command is echoed:\n{}",
@@ -64,25 +45,14 @@ fn a_kernel_panic_comes_back_as_a_failure_with_message_and_location() {
     let _lock = exclusive();
     for arch in ARCHES {
         let run = xtask(&["run", "--arch", arch, "--append", "panic"]);
-        assert_eq!(
-            run.status,
-            Some(1),
-            "{arch}: a panic exits 1:\n{}",
-            run.all_output()
-        );
+        assert_eq!(run.status, Some(1), "{arch}: a panic exits 1:\n{}", run.all_output());
         assert!(
             run.stdout.contains("# panicked at kernel/src/main.rs:")
-                && run
-                    .stdout
-                    .contains("panic requested on the kernel command line"),
+                && run.stdout.contains("panic requested on the kernel command line"),
             "{arch}:\n{}",
             run.stdout
         );
-        assert!(
-            run.stderr.contains(&format!("{arch}: kernel panicked")),
-            "{arch}:\n{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(&format!("{arch}: kernel panicked")), "{arch}:\n{}", run.stderr);
     }
 }
 
@@ -95,11 +65,7 @@ fn aliases_select_their_arch_and_unknown_arches_list_the_valid_ones() {
 
     let run = xtask(&["build", "--arch", "mips"]);
     assert_eq!(run.status, Some(2));
-    assert!(
-        run.stderr.contains("invalid value 'mips'") && run.stderr.contains("x86_64 (or amd64"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("invalid value 'mips'") && run.stderr.contains("x86_64 (or amd64"), "{}", run.stderr);
 }
 
 #[test]
@@ -112,21 +78,7 @@ fn a_missing_qemu_names_the_package_to_install_and_exits_2() {
         command.env("PATH", &bin);
     });
     assert_eq!(run.status, Some(2), "{}", run.all_output());
-    assert!(
-        run.stderr
-            .contains("`qemu-system-riscv64` is not installed"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("sudo apt-get install -y qemu-system-misc"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains("panicked"),
-        "no stack trace: {}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("`qemu-system-riscv64` is not installed"), "{}", run.stderr);
+    assert!(run.stderr.contains("sudo apt-get install -y qemu-system-misc"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "no stack trace: {}", run.stderr);
 }

@@ -10,16 +10,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Serializes the tests that boot QEMU (a failed test must not poison the others).
 pub fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The result of one `cargo xtask` command.
@@ -45,23 +40,14 @@ pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command.args(args).current_dir(root()).stdin(Stdio::null());
     adjust(&mut command);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("the xtask binary runs");
+    let Output { status, stdout, stderr } = command.output().expect("the xtask binary runs");
     let run = Run {
         status: status.code(),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     };
     let left = qemu_processes();
-    assert!(
-        left.is_empty(),
-        "QEMU outlived `cargo xtask {}`: {left:?}\n{}",
-        args.join(" "),
-        run.all_output()
-    );
+    assert!(left.is_empty(), "QEMU outlived `cargo xtask {}`: {left:?}\n{}", args.join(" "), run.all_output());
     run
 }
 
@@ -77,9 +63,7 @@ pub fn qemu_processes() -> Vec<String> {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.starts_with("qemu-system-") || cmdline.contains("/qemu-system-") {
             let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let zombie = state
-                .rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z'));
+            let zombie = state.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
             if cmdline.contains(&*images) && !zombie {
                 found.push(cmdline);
             }
@@ -92,29 +76,19 @@ pub fn qemu_processes() -> Vec<String> {
 pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout
         .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}")))
         .collect()
 }
 
 /// `(arch, name) -> (event, reason)` for every finished test in JSON output.
-pub fn verdicts(
-    events: &[serde_json::Value],
-) -> std::collections::BTreeMap<(String, String), (String, String)> {
+pub fn verdicts(events: &[serde_json::Value]) -> std::collections::BTreeMap<(String, String), (String, String)> {
     events
         .iter()
         .filter(|event| event["type"] == "test" && event["event"] != "started")
         .map(|event| {
             (
-                (
-                    event["arch"].as_str().unwrap().to_string(),
-                    event["name"].as_str().unwrap().to_string(),
-                ),
-                (
-                    event["event"].as_str().unwrap().to_string(),
-                    event["reason"].as_str().unwrap_or("").to_string(),
-                ),
+                (event["arch"].as_str().unwrap().to_string(), event["name"].as_str().unwrap().to_string()),
+                (event["event"].as_str().unwrap().to_string(), event["reason"].as_str().unwrap_or("").to_string()),
             )
         })
         .collect()

@@ -23,22 +23,10 @@ fn the_kernel_tests_pass_on_every_arch_with_per_test_verdicts() {
     let verdicts = verdicts(&events);
     for arch in ARCHES {
         for name in COMMON_TESTS {
-            assert_eq!(
-                verdicts
-                    .get(&(arch.into(), name.into()))
-                    .map(|v| v.0.as_str()),
-                Some("ok"),
-                "{arch} {name}"
-            );
+            assert_eq!(verdicts.get(&(arch.into(), name.into())).map(|v| v.0.as_str()), Some("ok"), "{arch} {name}");
         }
-        assert_eq!(
-            verdicts[&(arch.into(), "tests::ignored_example".into())].0,
-            "ignored"
-        );
-        let suite = events
-            .iter()
-            .find(|e| e["type"] == "suite" && e["arch"] == arch)
-            .expect("a suite event per arch");
+        assert_eq!(verdicts[&(arch.into(), "tests::ignored_example".into())].0, "ignored");
+        let suite = events.iter().find(|e| e["type"] == "suite" && e["arch"] == arch).expect("a suite event per arch");
         assert_eq!(suite["event"], "ok");
         assert!(std::path::Path::new(suite["log"].as_str().unwrap()).is_file());
     }
@@ -58,9 +46,11 @@ fn the_kernel_tests_pass_on_every_arch_with_per_test_verdicts() {
     let mut sorted = x86_names.clone();
     sorted.sort();
     assert_eq!(x86_names, sorted);
-    assert!(events.iter().any(|e| e["name"] == "tests::fmt_integers"
-        && e["event"] == "ok"
-        && e["exec_time"].as_f64().unwrap() > 0.0));
+    assert!(
+        events.iter().any(|e| e["name"] == "tests::fmt_integers"
+            && e["event"] == "ok"
+            && e["exec_time"].as_f64().unwrap() > 0.0)
+    );
 }
 
 #[test]
@@ -69,18 +59,9 @@ fn the_human_summary_has_a_row_per_arch_and_a_verdict() {
     let run = xtask(&["test", "--arch", "aarch64"]);
     assert_eq!(run.status, Some(0), "{}", run.all_output());
     assert!(run.stdout.contains("[aarch64] ok"), "{}", run.stdout);
-    let row = run
-        .stdout
-        .lines()
-        .find(|line| line.starts_with("aarch64 "))
-        .expect("a summary row");
+    let row = run.stdout.lines().find(|line| line.starts_with("aarch64 ")).expect("a summary row");
     assert!(row.contains("aarch64.serial.log"), "{row}");
-    assert!(
-        run.stdout
-            .contains("test result: ok. 8 passed, 0 failed, 1 ignored"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("test result: ok. 8 passed, 0 failed, 1 ignored"), "{}", run.stdout);
 }
 
 #[test]
@@ -90,21 +71,11 @@ fn list_prints_each_arch_tests_without_running_them() {
     assert_eq!(run.status, Some(0), "{}", run.all_output());
     for arch in ARCHES {
         for name in COMMON_TESTS {
-            assert!(
-                run.stdout.contains(&format!("{arch}: {name}\n")),
-                "{arch} {name}:\n{}",
-                run.stdout
-            );
+            assert!(run.stdout.contains(&format!("{arch}: {name}\n")), "{arch} {name}:\n{}", run.stdout);
         }
     }
-    assert!(
-        run.stdout
-            .contains("x86_64: tests::tsc_calibration_is_plausible")
-    );
-    assert!(
-        !run.stdout
-            .contains("riscv64: tests::tsc_calibration_is_plausible")
-    );
+    assert!(run.stdout.contains("x86_64: tests::tsc_calibration_is_plausible"));
+    assert!(!run.stdout.contains("riscv64: tests::tsc_calibration_is_plausible"));
     assert!(!run.stdout.contains("ok "), "nothing ran:\n{}", run.stdout);
 }
 
@@ -113,28 +84,11 @@ fn filters_select_tests_inside_the_kernel() {
     let _lock = exclusive();
     let run = xtask(&["test", "--arch", "riscv64", "--format", "json", "fmt_"]);
     assert_eq!(run.status, Some(0), "{}", run.all_output());
-    let names: Vec<_> = verdicts(&json_lines(&run.stdout))
-        .into_keys()
-        .map(|(_, name)| name)
-        .collect();
-    assert_eq!(
-        names,
-        ["tests::fmt_integers", "tests::fmt_padding_and_debug"]
-    );
+    let names: Vec<_> = verdicts(&json_lines(&run.stdout)).into_keys().map(|(_, name)| name).collect();
+    assert_eq!(names, ["tests::fmt_integers", "tests::fmt_padding_and_debug"]);
 
-    let run = xtask(&[
-        "test",
-        "--arch",
-        "x86_64",
-        "--format",
-        "json",
-        "--exact",
-        "tests::fmt_integers",
-    ]);
-    let names: Vec<_> = verdicts(&json_lines(&run.stdout))
-        .into_keys()
-        .map(|(_, name)| name)
-        .collect();
+    let run = xtask(&["test", "--arch", "x86_64", "--format", "json", "--exact", "tests::fmt_integers"]);
+    let names: Vec<_> = verdicts(&json_lines(&run.stdout)).into_keys().map(|(_, name)| name).collect();
     assert_eq!(names, ["tests::fmt_integers"]);
 }
 
@@ -173,76 +127,44 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
             let got = verdicts
                 .get(&(arch.to_string(), name.to_string()))
                 .unwrap_or_else(|| panic!("{arch} {name} has no verdict"));
-            assert_eq!(
-                (got.0.as_str(), got.1.as_str()),
-                (event, reason),
-                "{arch} {name}"
-            );
+            assert_eq!((got.0.as_str(), got.1.as_str()), (event, reason), "{arch} {name}");
         }
     }
-    let finished = |name: &'static str| {
-        events
-            .iter()
-            .filter(move |e| e["name"] == name && e["event"] != "started")
-    };
+    let finished = |name: &'static str| events.iter().filter(move |e| e["name"] == name && e["event"] != "started");
     for event in finished("selftest::assertion_fails") {
         let message = event["message"].as_str().unwrap();
-        assert!(
-            message.contains("kernel/src/selftest.rs:") && message.contains("off by one"),
-            "{message}"
-        );
-        assert!(
-            message.contains("left: 41") && message.contains("right: 42"),
-            "the whole panic message: {message}"
-        );
+        assert!(message.contains("kernel/src/selftest.rs:") && message.contains("off by one"), "{message}");
+        assert!(message.contains("left: 41") && message.contains("right: 42"), "the whole panic message: {message}");
     }
     for event in finished("selftest::cpu_exception") {
         let message = event["message"].as_str().unwrap();
-        assert!(
-            message.starts_with("fault: ") && message.contains(", pc 0x"),
-            "{message}"
-        );
+        assert!(message.starts_with("fault: ") && message.contains(", pc 0x"), "{message}");
     }
 
     // JUnit: one suite per arch, failures where JSON has them.
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report was written");
     let document = roxmltree::Document::parse(&xml).expect("the JUnit report is XML");
-    let suites: Vec<_> = document
-        .descendants()
-        .filter(|node| node.has_tag_name("testsuite"))
-        .collect();
+    let suites: Vec<_> = document.descendants().filter(|node| node.has_tag_name("testsuite")).collect();
     assert_eq!(suites.len(), 3);
     for suite in suites {
         let arch = suite.attribute("name").unwrap();
         let failed: Vec<_> = suite
             .children()
-            .filter(|case| {
-                case.has_tag_name("testcase") && case.children().any(|c| c.has_tag_name("failure"))
-            })
+            .filter(|case| case.has_tag_name("testcase") && case.children().any(|c| c.has_tag_name("failure")))
             .map(|case| case.attribute("name").unwrap().to_string())
             .collect();
-        let expected: Vec<_> = SELFTEST_VERDICTS
-            .iter()
-            .filter(|v| v.1 == "failed")
-            .map(|v| v.0.to_string())
-            .collect();
+        let expected: Vec<_> = SELFTEST_VERDICTS.iter().filter(|v| v.1 == "failed").map(|v| v.0.to_string()).collect();
         assert_eq!(failed, expected, "{arch}");
         assert_eq!(suite.attribute("failures"), Some("4"), "{arch}");
     }
 
     // `report` on the saved logs gives the same verdicts and the same exit status.
-    let logs: Vec<String> = events
-        .iter()
-        .filter(|e| e["type"] == "suite")
-        .map(|e| e["log"].as_str().unwrap().to_string())
-        .collect();
+    let logs: Vec<String> =
+        events.iter().filter(|e| e["type"] == "suite").map(|e| e["log"].as_str().unwrap().to_string()).collect();
     assert_eq!(logs.len(), 3);
     let mut args = vec!["report", "--format", "json"];
     args.extend(logs.iter().map(String::as_str));
     let replay = xtask(&args);
     assert_eq!(replay.status, Some(1), "{}", replay.all_output());
-    assert_eq!(
-        crate::harness::verdicts(&json_lines(&replay.stdout)),
-        verdicts
-    );
+    assert_eq!(crate::harness::verdicts(&json_lines(&replay.stdout)), verdicts);
 }

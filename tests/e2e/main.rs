@@ -5,5 +5,6 @@
 //! exit statuses) is meaningful.
 
 mod boot;
+mod debugger;
 mod harness;
 mod kernel_tests;

@@ -64,11 +64,7 @@ impl fmt::Display for Arch {
 impl Arch {
     /// The kernel ELF cargo writes for this arch.
     pub fn kernel_elf(&self, workspace: &Workspace, profile: &str) -> PathBuf {
-        workspace
-            .target_dir()
-            .join(&self.name)
-            .join(profile)
-            .join("kernel")
+        workspace.target_dir().join(&self.name).join(profile).join("kernel")
     }
 
     fn matches(&self, name: &str) -> bool {
@@ -84,49 +80,30 @@ impl Arches {
     /// Reads `targets/*.toml`; each must have its `.json` beside it.
     pub fn load(workspace: &Workspace) -> Result<Arches> {
         let directory = workspace.root().join("targets");
-        let entries = std::fs::read_dir(&directory).with_context(|| {
-            format!(
-                "cannot read the architecture directory `{}`",
-                directory.display()
-            )
-        })?;
+        let entries = std::fs::read_dir(&directory)
+            .with_context(|| format!("cannot read the architecture directory `{}`", directory.display()))?;
         let mut arches = Vec::new();
         for entry in entries {
             let path = entry?.path();
-            if path
-                .extension()
-                .is_some_and(|extension| extension == "toml")
-            {
+            if path.extension().is_some_and(|extension| extension == "toml") {
                 arches.push(Self::load_one(path)?);
             }
         }
         if arches.is_empty() {
-            bail!(
-                "no architectures: `{}` holds no `<arch>.toml`",
-                directory.display()
-            );
+            bail!("no architectures: `{}` holds no `<arch>.toml`", directory.display());
         }
         arches.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Arches(arches))
     }
 
     fn load_one(path: PathBuf) -> Result<Arch> {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
         let mut arch: Arch = toml::from_str(&text).map_err(|error| {
-            anyhow::anyhow!(
-                "bad architecture description `{}`: {}",
-                path.display(),
-                error.to_string().trim_end()
-            )
+            anyhow::anyhow!("bad architecture description `{}`: {}", path.display(), error.to_string().trim_end())
         })?;
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         if arch.name != stem {
-            bail!(
-                "`{}` says `name = \"{}\"`: it must match the file name `{stem}`",
-                path.display(),
-                arch.name
-            );
+            bail!("`{}` says `name = \"{}\"`: it must match the file name `{stem}`", path.display(), arch.name);
         }
         arch.target_json = path.with_extension("json");
         if !arch.target_json.is_file() {
@@ -152,10 +129,7 @@ impl Arches {
     /// Every name and alias `--arch` accepts.
     #[cfg(test)]
     pub fn names_and_aliases(&self) -> Vec<String> {
-        self.0
-            .iter()
-            .flat_map(|arch| std::iter::once(arch.name.clone()).chain(arch.aliases.iter().cloned()))
-            .collect()
+        self.0.iter().flat_map(|arch| std::iter::once(arch.name.clone()).chain(arch.aliases.iter().cloned())).collect()
     }
 
     /// The selection `--arch` asked for: one arch, or every one for `all`.
@@ -198,11 +172,7 @@ mod tests {
             ("riscv64gc", "riscv64"),
             ("riscv64", "riscv64"),
         ] {
-            assert_eq!(
-                arches.find(alias).map(|arch| arch.name.as_str()),
-                Some(expected),
-                "{alias}"
-            );
+            assert_eq!(arches.find(alias).map(|arch| arch.name.as_str()), Some(expected), "{alias}");
         }
         assert!(arches.find("mips").is_none());
     }
@@ -213,11 +183,7 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();
-        assert_eq!(
-            sorted.len(),
-            names.len(),
-            "a name or alias is claimed twice: {names:?}"
-        );
+        assert_eq!(sorted.len(), names.len(), "a name or alias is claimed twice: {names:?}");
     }
 
     #[test]
@@ -235,8 +201,7 @@ mod tests {
     fn a_name_that_disagrees_with_the_file_is_rejected() {
         let directory = crate::testutil::scratch_dir("arch-bad-name");
         let path = directory.join("foo.toml");
-        let text = std::fs::read_to_string(Workspace::locate().root().join("targets/riscv64.toml"))
-            .unwrap();
+        let text = std::fs::read_to_string(Workspace::locate().root().join("targets/riscv64.toml")).unwrap();
         std::fs::write(&path, text).unwrap();
         std::fs::write(directory.join("foo.json"), "{}").unwrap();
         let error = format!("{:#}", Arches::load_one(path).unwrap_err());

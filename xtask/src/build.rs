@@ -27,10 +27,7 @@ impl BuildOptions {
         let mut features = self.features.clone();
         features.sort();
         features.dedup();
-        std::iter::once("kernel".to_string())
-            .chain(features)
-            .collect::<Vec<_>>()
-            .join("-")
+        std::iter::once("kernel".to_string()).chain(features).collect::<Vec<_>>().join("-")
     }
 }
 
@@ -44,18 +41,11 @@ pub struct Image {
 }
 
 /// Builds the kernel for every arch in `arches` with one cargo invocation.
-pub fn build(
-    workspace: &Workspace,
-    arches: &[Arch],
-    options: &BuildOptions,
-    quiet: bool,
-) -> Result<Vec<Image>> {
+pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, quiet: bool) -> Result<Vec<Image>> {
     check_rust_src()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
-    command
-        .current_dir(workspace.root())
-        .args(cargo_args("build", arches, options));
+    command.current_dir(workspace.root()).args(cargo_args("build", arches, options));
     if quiet {
         command.arg("--quiet");
     }
@@ -64,34 +54,20 @@ pub fn build(
     if !status.success() {
         bail!(
             "building the kernel for {} failed (cargo: {status}); the compiler's messages are above",
-            arches
-                .iter()
-                .map(|arch| arch.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            arches.iter().map(|arch| arch.name.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
     let images_dir = workspace.xtask_dir().join("images");
-    std::fs::create_dir_all(&images_dir)
-        .with_context(|| format!("cannot create `{}`", images_dir.display()))?;
+    std::fs::create_dir_all(&images_dir).with_context(|| format!("cannot create `{}`", images_dir.display()))?;
     arches
         .iter()
         .map(|arch| {
             let built = arch.kernel_elf(workspace, options.profile());
             check_elf(&built, arch)?;
-            let path = images_dir.join(format!(
-                "{}-{}-{}.elf",
-                arch.name,
-                options.profile(),
-                options.image_name()
-            ));
+            let path = images_dir.join(format!("{}-{}-{}.elf", arch.name, options.profile(), options.image_name()));
             crate::fsutil::copy_atomically(&built, &path)?;
             let size = std::fs::metadata(&path)?.len();
-            Ok(Image {
-                arch: arch.clone(),
-                path,
-                size,
-            })
+            Ok(Image { arch: arch.clone(), path, size })
         })
         .collect()
 }
@@ -99,21 +75,15 @@ pub fn build(
 /// `cargo SUBCOMMAND` arguments for the kernel (`build`, `clippy`): every target JSON,
 /// build-std, the features.
 pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> Vec<String> {
-    let mut args: Vec<String> = [subcommand, "--package", "kernel"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> = [subcommand, "--package", "kernel"].map(String::from).to_vec();
     for arch in arches {
         args.extend(["--target".into(), arch.target_json.display().to_string()]);
     }
     // This nightly builds JSON targets only with -Zjson-target-spec; core and alloc come from
     // source, with compiler-builtins' memcpy/memset (the kernel has no libc).
     args.extend(
-        [
-            "-Zjson-target-spec",
-            "-Zbuild-std=core,alloc",
-            "-Zbuild-std-features=compiler-builtins-mem",
-        ]
-        .map(String::from),
+        ["-Zjson-target-spec", "-Zbuild-std=core,alloc", "-Zbuild-std-features=compiler-builtins-mem"]
+            .map(String::from),
     );
     if options.release {
         args.push("--release".into());
@@ -127,10 +97,7 @@ pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> 
 /// Fails early, with the fix, when the toolchain lacks the standard library's source.
 pub fn check_rust_src() -> Result<()> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .context("cannot run rustc")?;
+    let output = Command::new(rustc).args(["--print", "sysroot"]).output().context("cannot run rustc")?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     let library = sysroot.join("lib/rustlib/src/rust/library");
     ensure!(
@@ -144,8 +111,7 @@ pub fn check_rust_src() -> Result<()> {
 
 /// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.
 pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
-    let data = std::fs::read(path)
-        .with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
+    let data = std::fs::read(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
     let elf = ElfFile64::<Endianness>::parse(&*data)
         .with_context(|| format!("`{}` is not a 64-bit ELF file", path.display()))?;
     let machine = elf.elf_header().e_machine(elf.endian()).0;
@@ -157,12 +123,7 @@ pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
         arch.elf_machine
     );
     let kind = elf.elf_header().e_type(elf.endian());
-    ensure!(
-        kind == object::elf::ET_EXEC,
-        "`{}` is not an executable (ELF type {})",
-        path.display(),
-        kind.0
-    );
+    ensure!(kind == object::elf::ET_EXEC, "`{}` is not an executable (ELF type {})", path.display(), kind.0);
     Ok(())
 }
 
@@ -178,38 +139,21 @@ mod tests {
     #[test]
     fn one_invocation_builds_every_target_from_its_json_with_build_std() {
         let arches = arches();
-        let options = BuildOptions {
-            release: true,
-            features: vec!["ktest".into()],
-        };
+        let options = BuildOptions { release: true, features: vec!["ktest".into()] };
         let args = cargo_args("build", arches.all(), &options);
-        let targets: Vec<_> = args
-            .windows(2)
-            .filter(|pair| pair[0] == "--target")
-            .map(|pair| pair[1].clone())
-            .collect();
+        let targets: Vec<_> =
+            args.windows(2).filter(|pair| pair[0] == "--target").map(|pair| pair[1].clone()).collect();
         assert_eq!(targets.len(), 3);
         assert!(targets.iter().all(|target| target.ends_with(".json")));
-        for flag in [
-            "-Zjson-target-spec",
-            "-Zbuild-std=core,alloc",
-            "--release",
-            "ktest",
-        ] {
-            assert!(
-                args.contains(&flag.to_string()),
-                "{flag} missing from {args:?}"
-            );
+        for flag in ["-Zjson-target-spec", "-Zbuild-std=core,alloc", "--release", "ktest"] {
+            assert!(args.contains(&flag.to_string()), "{flag} missing from {args:?}");
         }
     }
 
     #[test]
     fn image_names_distinguish_feature_sets() {
         let plain = BuildOptions::default();
-        let test = BuildOptions {
-            release: false,
-            features: vec!["selftest".into(), "ktest".into()],
-        };
+        let test = BuildOptions { release: false, features: vec!["selftest".into(), "ktest".into()] };
         assert_eq!(plain.image_name(), "kernel");
         assert_eq!(test.image_name(), "kernel-ktest-selftest");
     }
@@ -221,10 +165,7 @@ mod tests {
         // The xtask itself is an ELF for the host (x86_64 here, or whatever builds it).
         let host_binary = std::env::current_exe().unwrap();
         let error = check_elf(&host_binary, riscv).unwrap_err().to_string();
-        assert!(
-            error.contains("not riscv64") || error.contains("not an executable"),
-            "{error}"
-        );
+        assert!(error.contains("not riscv64") || error.contains("not an executable"), "{error}");
 
         let scratch = crate::testutil::scratch_dir("elf-check");
         let text = scratch.join("kernel");

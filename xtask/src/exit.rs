@@ -34,17 +34,10 @@ impl ExitProtocol {
     /// What QEMU needs on its command line for this protocol.
     pub fn qemu_args(self) -> Vec<String> {
         match self {
-            ExitProtocol::Semihosting => vec![
-                "-semihosting-config".into(),
-                "enable=on,target=native".into(),
-            ],
-            ExitProtocol::IsaDebugExit => vec![
-                "-device".into(),
-                format!(
-                    "isa-debug-exit,iobase={:#x},iosize=0x04",
-                    isa_debug_exit::PORT
-                ),
-            ],
+            ExitProtocol::Semihosting => vec!["-semihosting-config".into(), "enable=on,target=native".into()],
+            ExitProtocol::IsaDebugExit => {
+                vec!["-device".into(), format!("isa-debug-exit,iobase={:#x},iosize=0x04", isa_debug_exit::PORT)]
+            }
         }
     }
 
@@ -78,9 +71,7 @@ impl ExitProtocol {
     pub fn encode(self, code: ExitCode) -> i32 {
         match self {
             ExitProtocol::Semihosting => i32::from(code.code()),
-            ExitProtocol::IsaDebugExit => {
-                (((isa_debug_exit::BASE | u32::from(code.code())) << 1) | 1) as i32
-            }
+            ExitProtocol::IsaDebugExit => (((isa_debug_exit::BASE | u32::from(code.code())) << 1) | 1) as i32,
         }
     }
 }
@@ -120,27 +111,15 @@ mod tests {
     #[test]
     fn statuses_the_kernel_never_produces_are_not_taken_for_kernel_exits() {
         let cases = [
-            (
-                ExitProtocol::IsaDebugExit,
-                0,
-                "a triple fault with -no-reboot",
-            ),
+            (ExitProtocol::IsaDebugExit, 0, "a triple fault with -no-reboot"),
             (ExitProtocol::IsaDebugExit, 1, "QEMU's own error"),
-            (
-                ExitProtocol::IsaDebugExit,
-                3,
-                "a write of 1 without the base",
-            ),
+            (ExitProtocol::IsaDebugExit, 3, "a write of 1 without the base"),
             (ExitProtocol::IsaDebugExit, 64, "an even status"),
             (ExitProtocol::Semihosting, 77, "an undefined code"),
             (ExitProtocol::Semihosting, -1, "a negative status"),
         ];
         for (protocol, status, why) in cases {
-            assert_eq!(
-                protocol.decode_code(status),
-                KernelExit::Other(status),
-                "{why}"
-            );
+            assert_eq!(protocol.decode_code(status), KernelExit::Other(status), "{why}");
         }
     }
 

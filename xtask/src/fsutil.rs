@@ -8,18 +8,9 @@ use std::path::Path;
 /// Writes `contents` to `path` atomically. On any error (a full disk, say) `path` keeps its
 /// old contents, or stays absent, and the temporary file is removed.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    let directory = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("`{}` is not a file path", path.display()))?;
-    let temporary = directory.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let directory = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().with_context(|| format!("`{}` is not a file path", path.display()))?;
+    let temporary = directory.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(contents)?;
@@ -35,8 +26,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// Copies `from` to `to` atomically.
 pub fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
-    let contents =
-        std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;
+    let contents = std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;
     write_atomically(to, &contents)
 }
 
@@ -51,19 +41,13 @@ mod tests {
         write_atomically(&path, b"first").unwrap();
         write_atomically(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = std::fs::read_dir(&directory)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = std::fs::read_dir(&directory).unwrap().map(|entry| entry.unwrap().file_name()).collect();
         assert_eq!(names, ["report.json"]);
     }
 
     #[test]
     fn an_unwritable_path_is_an_error_naming_it() {
-        let error = format!(
-            "{:#}",
-            write_atomically(Path::new("/proc/no-such-dir/report.xml"), b"x").unwrap_err()
-        );
+        let error = format!("{:#}", write_atomically(Path::new("/proc/no-such-dir/report.xml"), b"x").unwrap_err());
         assert!(error.contains("/proc/no-such-dir/report.xml"), "{error}");
     }
 }

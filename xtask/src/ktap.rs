@@ -111,20 +111,10 @@ impl fmt::Display for Finding {
         write!(f, "line {}: ", self.line)?;
         match &self.kind {
             FindingKind::MissingPlan { depth, results } => {
-                write!(
-                    f,
-                    "no plan line for the {results} result(s) at depth {depth}"
-                )
+                write!(f, "no plan line for the {results} result(s) at depth {depth}")
             }
-            FindingKind::PlanMismatch {
-                depth,
-                planned,
-                seen,
-            } => {
-                write!(
-                    f,
-                    "plan announced {planned} test(s) at depth {depth}, {seen} result(s) arrived"
-                )
+            FindingKind::PlanMismatch { depth, planned, seen } => {
+                write!(f, "plan announced {planned} test(s) at depth {depth}, {seen} result(s) arrived")
             }
             FindingKind::DuplicateNumber { number } => {
                 write!(f, "test number {number} appears twice")
@@ -160,14 +150,7 @@ struct Level {
 
 impl Level {
     fn new(depth: usize) -> Level {
-        Level {
-            depth,
-            name: None,
-            planned: None,
-            results: 0,
-            last_number: 0,
-            numbers: BTreeSet::new(),
-        }
+        Level { depth, name: None, planned: None, results: 0, last_number: 0, numbers: BTreeSet::new() }
     }
 }
 
@@ -195,9 +178,7 @@ impl Parser {
             }
         };
         if line.dropped > 0 {
-            items.push(self.finding(FindingKind::LineTooLong {
-                dropped: line.dropped,
-            }));
+            items.push(self.finding(FindingKind::LineTooLong { dropped: line.dropped }));
         }
         if line.unterminated {
             items.push(self.finding(FindingKind::TruncatedLine));
@@ -216,25 +197,17 @@ impl Parser {
     }
 
     fn finding(&self, kind: FindingKind) -> Item {
-        Item::Finding(Finding {
-            line: self.line_number,
-            kind,
-        })
+        Item::Finding(Finding { line: self.line_number, kind })
     }
 
     fn parse(&mut self, text: &str, items: &mut Vec<Item>) {
         let trimmed_end = text.trim_end();
         let content = trimmed_end.trim_start();
-        let indent: usize = trimmed_end[..trimmed_end.len() - content.len()]
-            .chars()
-            .map(|c| if c == '\t' { 4 } else { 1 })
-            .sum();
+        let indent: usize =
+            trimmed_end[..trimmed_end.len() - content.len()].chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
         let depth = indent / 4;
 
-        if let Some(version) = content
-            .strip_prefix("KTAP version ")
-            .or_else(|| content.strip_prefix("TAP version "))
-        {
+        if let Some(version) = content.strip_prefix("KTAP version ").or_else(|| content.strip_prefix("TAP version ")) {
             self.version(depth, version, items);
         } else if let Some(count) = parse_plan(content) {
             match self.level_at(depth) {
@@ -243,9 +216,7 @@ impl Parser {
                     items.push(Item::Plan { depth, count });
                 }
                 // A plan outside any document is not KTAP: keep it as kernel output.
-                None => items.push(Item::Other {
-                    text: text.to_string(),
-                }),
+                None => items.push(Item::Other { text: text.to_string() }),
             }
         } else if let Some(result) = parse_result(content) {
             self.result(depth, result, items);
@@ -259,19 +230,12 @@ impl Parser {
             }
             items.push(Item::Subtest { depth, name });
         } else if let Some(diagnostic) = content.strip_prefix('#') {
-            let text = diagnostic
-                .strip_prefix(' ')
-                .unwrap_or(diagnostic)
-                .to_string();
+            let text = diagnostic.strip_prefix(' ').unwrap_or(diagnostic).to_string();
             items.push(Item::Diagnostic { depth, text });
         } else if let Some(reason) = content.strip_prefix("Bail out!") {
-            items.push(self.finding(FindingKind::BailOut {
-                reason: reason.trim().to_string(),
-            }));
+            items.push(self.finding(FindingKind::BailOut { reason: reason.trim().to_string() }));
         } else {
-            items.push(Item::Other {
-                text: text.to_string(),
-            });
+            items.push(Item::Other { text: text.to_string() });
         }
     }
 
@@ -284,10 +248,7 @@ impl Parser {
             }
         }
         self.levels.push(Level::new(depth));
-        items.push(Item::Version {
-            depth,
-            version: version.trim().to_string(),
-        });
+        items.push(Item::Version { depth, version: version.trim().to_string() });
     }
 
     fn result(&mut self, depth: usize, parsed: ParsedResult, items: &mut Vec<Item>) {
@@ -313,29 +274,16 @@ impl Parser {
             if !level.numbers.insert(number) {
                 findings.push(FindingKind::DuplicateNumber { number });
             } else if number != level.last_number + 1 {
-                findings.push(FindingKind::OutOfOrder {
-                    expected: level.last_number + 1,
-                    got: number,
-                });
+                findings.push(FindingKind::OutOfOrder { expected: level.last_number + 1, got: number });
             }
             level.last_number = number;
         }
-        items.extend(findings.into_iter().map(|kind| {
-            Item::Finding(Finding {
-                line: line_number,
-                kind,
-            })
-        }));
+        items.extend(findings.into_iter().map(|kind| Item::Finding(Finding { line: line_number, kind })));
         let parents = self
             .levels
             .iter()
             .filter(|level| level.depth > 0 && level.depth <= depth)
-            .map(|level| {
-                level
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "(unnamed subtest)".to_string())
-            })
+            .map(|level| level.name.clone().unwrap_or_else(|| "(unnamed subtest)".to_string()))
             .collect();
         items.push(Item::Result(TestResult {
             depth,
@@ -349,23 +297,15 @@ impl Parser {
     }
 
     fn level_at(&mut self, depth: usize) -> Option<&mut Level> {
-        self.levels
-            .iter_mut()
-            .rev()
-            .find(|level| level.depth == depth)
+        self.levels.iter_mut().rev().find(|level| level.depth == depth)
     }
 
     fn check_plan(&self, level: &Level, items: &mut Vec<Item>) {
         let kind = match level.planned {
-            None if level.results > 0 => FindingKind::MissingPlan {
-                depth: level.depth,
-                results: level.results,
-            },
-            Some(planned) if planned != level.results => FindingKind::PlanMismatch {
-                depth: level.depth,
-                planned,
-                seen: level.results,
-            },
+            None if level.results > 0 => FindingKind::MissingPlan { depth: level.depth, results: level.results },
+            Some(planned) if planned != level.results => {
+                FindingKind::PlanMismatch { depth: level.depth, planned, seen: level.results }
+            }
             _ => return,
         };
         items.push(self.finding(kind));
@@ -375,10 +315,7 @@ impl Parser {
 fn parse_plan(content: &str) -> Option<u64> {
     let count = content.strip_prefix("1..")?;
     // `1..N # reason` is allowed (TAP's skip-all plan).
-    let count = count
-        .split_once(" #")
-        .map_or(count, |(count, _)| count)
-        .trim();
+    let count = count.split_once(" #").map_or(count, |(count, _)| count).trim();
     count.parse().ok()
 }
 
@@ -405,25 +342,12 @@ fn parse_result(content: &str) -> Option<ParsedResult> {
         None if rest.parse::<u64>().is_ok() => (rest.parse().ok(), ""),
         _ => (None, rest),
     };
-    let (name, directive) = match rest
-        .split_once(" # ")
-        .or_else(|| rest.strip_prefix("# ").map(|d| ("", d)))
-    {
+    let (name, directive) = match rest.split_once(" # ").or_else(|| rest.strip_prefix("# ").map(|d| ("", d))) {
         Some((name, directive)) => (name, Some(parse_directive(directive))),
         None => (rest, None),
     };
-    let name = name
-        .trim()
-        .strip_prefix("- ")
-        .unwrap_or(name.trim())
-        .trim()
-        .to_string();
-    Some(ParsedResult {
-        ok,
-        number,
-        name,
-        directive,
-    })
+    let name = name.trim().strip_prefix("- ").unwrap_or(name.trim()).trim().to_string();
+    Some(ParsedResult { ok, number, name, directive })
 }
 
 fn parse_directive(text: &str) -> Directive {

@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod build;
 pub mod commands;
+pub mod debugger;
 pub mod exit;
 pub mod fsutil;
 pub mod ktap;

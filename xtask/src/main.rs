@@ -7,11 +7,7 @@ use std::process::ExitCode;
 use xtask::commands;
 
 #[derive(Parser)]
-#[command(
-    name = "cargo xtask",
-    bin_name = "cargo xtask",
-    about = "Build, boot, test and debug the kernel under QEMU"
-)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "Build, boot, test and debug the kernel under QEMU")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +23,8 @@ enum Command {
     Test(commands::test::Test),
     /// Read saved serial logs and report their tests as a live run would.
     Report(commands::report::Report),
+    /// Debug the kernel (or one kernel test) with gdb under QEMU.
+    Gdb(commands::gdb::Gdb),
     /// Check formatting, and run clippy on the host crates and on the kernel for every arch.
     Lint(commands::lint::Lint),
 }
@@ -43,6 +41,7 @@ fn main() -> ExitCode {
         Command::Test(command) => command.run(&context),
         Command::Report(command) => command.run(&context),
         Command::Lint(command) => command.run(&context),
+        Command::Gdb(command) => command.run(&context),
     };
     match result {
         Ok(code) => code,

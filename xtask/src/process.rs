@@ -1,6 +1,6 @@
-//! Child processes the harness owns (QEMU, gdb): each runs in its own process group and is
-//! ended (SIGTERM, a grace period, SIGKILL) when its owner drops it, and on SIGINT, SIGTERM
-//! or SIGHUP to the xtask.
+//! Child processes the harness owns (QEMU, gdb). Each is ended (SIGTERM, a grace period,
+//! SIGKILL) when its owner drops it and when the xtask is told to stop; QEMU runs in its own
+//! process group, so the whole group goes with it.
 
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
@@ -10,36 +10,45 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Process groups alive right now, for the signal handler.
-static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// Children alive right now, for the signal handler: (pid, leads its own process group).
+static LIVE: Mutex<BTreeSet<(i32, bool)>> = Mutex::new(BTreeSet::new());
 /// The signal that interrupted the xtask (0: none).
 static INTERRUPTED_BY: AtomicI32 = AtomicI32::new(0);
 
 const GRACE: Duration = Duration::from_millis(500);
 
-/// A child process in its own process group, ended when dropped.
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<(i32, bool)>> {
+    LIVE.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// A child process, ended when dropped: with its whole process group when it leads one.
 pub struct OwnedChild {
     child: Child,
     status: Option<ExitStatus>,
+    /// It leads its own process group (QEMU); else it shares the xtask's (gdb).
+    own_group: bool,
 }
 
 impl OwnedChild {
-    /// Starts `command` in a new process group.
+    /// Starts `command` in a new process group (a terminal's Ctrl-C does not reach it).
     pub fn spawn(command: &mut Command) -> Result<OwnedChild> {
         command.process_group(0);
+        Self::start(command, true)
+    }
+
+    /// Starts `command` in the xtask's process group, so that it can use the terminal and
+    /// receives its Ctrl-C (an interactive debugger).
+    pub fn spawn_in_foreground(command: &mut Command) -> Result<OwnedChild> {
+        Self::start(command, false)
+    }
+
+    fn start(command: &mut Command, own_group: bool) -> Result<OwnedChild> {
         let program = command.get_program().to_string_lossy().into_owned();
-        // Register under the lock so a signal arriving now cannot miss the new group.
-        let mut groups = LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start `{program}`"))?;
-        groups.insert(child.id() as i32);
-        Ok(OwnedChild {
-            child,
-            status: None,
-        })
+        // Register under the lock so that a signal arriving now cannot miss the new child.
+        let mut live = live();
+        let child = command.spawn().with_context(|| format!("cannot start `{program}`"))?;
+        live.insert((child.id() as i32, own_group));
+        Ok(OwnedChild { child, status: None, own_group })
     }
 
     #[cfg(test)]
@@ -51,46 +60,54 @@ impl OwnedChild {
         &mut self.child
     }
 
+    fn target(&self) -> (i32, bool) {
+        (self.child.id() as i32, self.own_group)
+    }
+
     /// Waits for the child to exit.
     pub fn wait(&mut self) -> Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = self
-            .child
-            .wait()
-            .context("cannot wait for a child process")?;
+        let status = self.child.wait().context("cannot wait for a child process")?;
         self.reaped(status);
         Ok(status)
     }
 
-    /// Ends the whole process group: SIGTERM, then SIGKILL after a grace period.
+    /// Its exit status if it has exited, without waiting.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            if let Some(status) = self.child.try_wait()? {
+                self.reaped(status);
+            }
+        }
+        Ok(self.status)
+    }
+
+    /// Ends the child (its whole group, if it leads one): SIGTERM, then SIGKILL after a
+    /// grace period.
     pub fn terminate(&mut self) -> Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let group = self.child.id() as i32;
-        signal_group(group, libc::SIGTERM);
+        send(self.target(), libc::SIGTERM);
         let deadline = Instant::now() + GRACE;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
                 // The leader is gone; make sure nothing else of its group lives on.
-                signal_group(group, libc::SIGKILL);
+                send(self.target(), libc::SIGKILL);
                 self.reaped(status);
                 return Ok(status);
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        signal_group(group, libc::SIGKILL);
+        send(self.target(), libc::SIGKILL);
         self.wait()
     }
 
     fn reaped(&mut self, status: ExitStatus) {
         self.status = Some(status);
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .remove(&(self.child.id() as i32));
+        live().remove(&self.target());
     }
 }
 
@@ -98,45 +115,55 @@ impl Drop for OwnedChild {
     fn drop(&mut self) {
         if self.status.is_none() {
             let _ = self.terminate();
-        } else {
+        } else if self.own_group {
             // The leader exited by itself; anything it left in its group goes too.
-            signal_group(self.child.id() as i32, libc::SIGKILL);
+            send(self.target(), libc::SIGKILL);
         }
     }
 }
 
-fn signal_group(group: i32, signal: i32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-    unsafe { libc::kill(-group, signal) };
+/// Signals a child: its whole process group if it leads one.
+fn send((pid, own_group): (i32, bool), signal: i32) {
+    let target = if own_group { -pid } else { pid };
+    // SAFETY: kill(2) has no memory effects; a negative pid names a process group.
+    unsafe { libc::kill(target, signal) };
 }
 
-/// Ends every live child group: used when the xtask itself is told to stop.
-fn terminate_all_groups() {
-    let groups: Vec<i32> = LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .iter()
-        .copied()
-        .collect();
-    for group in &groups {
-        signal_group(*group, libc::SIGTERM);
+/// Ends every live child: used when the xtask itself is told to stop.
+fn terminate_all() {
+    let children: Vec<(i32, bool)> = live().iter().copied().collect();
+    for child in &children {
+        send(*child, libc::SIGTERM);
     }
     std::thread::sleep(GRACE);
-    for group in &groups {
-        signal_group(*group, libc::SIGKILL);
+    for child in &children {
+        send(*child, libc::SIGKILL);
     }
 }
 
-/// On SIGINT, SIGTERM or SIGHUP: remember the signal and end every child group. The code
-/// waiting on those children then sees them exit and winds down, writing what it has.
-pub fn install_signal_handlers() -> Result<()> {
+/// What Ctrl-C (SIGINT) does to the xtask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtrlC {
+    /// It ends the children and the run, like SIGTERM.
+    EndsTheRun,
+    /// It belongs to a foreground child (gdb interrupts its target); the xtask ignores it.
+    BelongsToTheDebugger,
+}
+
+/// On SIGTERM, SIGHUP (and SIGINT, unless it belongs to the debugger): remembers the signal
+/// and ends every child. The code waiting on those children then sees them exit and winds
+/// down, writing what it has.
+pub fn install_signal_handlers(ctrl_c: CtrlC) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .context("cannot install signal handlers")?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot install signal handlers")?;
     std::thread::spawn(move || {
         for signal in signals.forever() {
+            if signal == SIGINT && ctrl_c == CtrlC::BelongsToTheDebugger {
+                continue;
+            }
             INTERRUPTED_BY.store(signal, Ordering::SeqCst);
-            terminate_all_groups();
+            terminate_all();
         }
     });
     Ok(())
@@ -161,26 +188,19 @@ mod tests {
 
     /// Running or sleeping: a zombie (state `Z`) waiting to be reaped counts as ended.
     fn alive(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-        })
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
     }
 
     #[test]
     fn dropping_an_owned_child_ends_its_whole_group() {
         // A shell that starts a grandchild in the same group, then waits.
         let mut command = Command::new("sh");
-        command
-            .args(["-c", "sleep 30 & echo $!; wait"])
-            .stdout(std::process::Stdio::piped());
+        command.args(["-c", "sleep 30 & echo $!; wait"]).stdout(std::process::Stdio::piped());
         let mut owned = OwnedChild::spawn(&mut command).unwrap();
         let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(owned.child_mut().stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(owned.child_mut().stdout.take().unwrap()), &mut line)
+            .unwrap();
         let grandchild: i32 = line.trim().parse().unwrap();
         let leader = owned.id() as i32;
         assert!(alive(grandchild));
@@ -190,10 +210,7 @@ mod tests {
         while alive(grandchild) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(
-            !alive(grandchild),
-            "grandchild {grandchild} of group {leader} outlived the owner"
-        );
+        assert!(!alive(grandchild), "grandchild {grandchild} of group {leader} outlived the owner");
     }
 
     #[test]

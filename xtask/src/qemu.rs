@@ -18,6 +18,14 @@ use std::time::Instant;
 /// How much of QEMU's stderr is kept (its last bytes).
 const STDERR_KEPT: usize = 16 * 1024;
 
+/// QEMU's own GDB server: on 127.0.0.1:`port`, the CPU stopped before the first
+/// instruction if `paused`.
+#[derive(Clone, Copy, Debug)]
+pub struct GdbServer {
+    pub port: u16,
+    pub paused: bool,
+}
+
 /// One QEMU invocation.
 pub struct Launch<'a> {
     pub arch: &'a Arch,
@@ -27,8 +35,8 @@ pub struct Launch<'a> {
     pub cmdline: String,
     /// Overrides the arch's machine (`--machine`).
     pub machine: Option<&'a str>,
-    /// Start paused, with the GDB server on 127.0.0.1:PORT.
-    pub gdb_port: Option<u16>,
+    /// QEMU's GDB server, if wanted.
+    pub gdb: Option<GdbServer>,
     /// Arguments the user added after `--`.
     pub extra_args: &'a [String],
 }
@@ -55,9 +63,12 @@ impl Launch<'_> {
         }
         args.extend(self.arch.exit_protocol.qemu_args());
         args.extend(qemu.args.iter().cloned());
-        if let Some(port) = self.gdb_port {
+        if let Some(gdb) = self.gdb {
             // Loopback only: QEMU's GDB server gives full control of the machine.
-            args.extend(["-S".into(), "-gdb".into(), format!("tcp:127.0.0.1:{port}")]);
+            args.extend(["-gdb".into(), format!("tcp:127.0.0.1:{}", gdb.port)]);
+            if gdb.paused {
+                args.push("-S".into());
+            }
         }
         args.extend(["-kernel".into(), self.kernel.display().to_string()]);
         if !self.cmdline.is_empty() {
@@ -85,15 +96,9 @@ impl Launch<'_> {
 
 /// Quotes `word` for a POSIX shell if it needs it.
 pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&byte));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
+    let plain =
+        !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&byte));
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 
 /// What waiting for the next serial line gave.
@@ -116,22 +121,11 @@ impl RunningQemu {
     /// Starts QEMU with stdin closed, stdout (the serial line) and stderr captured.
     pub fn start(launch: &Launch<'_>) -> Result<RunningQemu> {
         let mut command = launch.command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = OwnedChild::spawn(&mut command)
-            .with_context(|| format!("cannot run QEMU for {}", launch.arch))?;
-        let stdout = child
-            .child_mut()
-            .stdout
-            .take()
-            .context("QEMU's stdout is piped")?;
-        let mut stderr_pipe = child
-            .child_mut()
-            .stderr
-            .take()
-            .context("QEMU's stderr is piped")?;
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child =
+            OwnedChild::spawn(&mut command).with_context(|| format!("cannot run QEMU for {}", launch.arch))?;
+        let stdout = child.child_mut().stdout.take().context("QEMU's stdout is piped")?;
+        let mut stderr_pipe = child.child_mut().stderr.take().context("QEMU's stderr is piped")?;
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             // A send fails only when nobody listens any more: then the lines are not needed.
@@ -147,37 +141,37 @@ impl RunningQemu {
                 if count == 0 {
                     break;
                 }
-                let mut kept = stderr_sink
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
+                let mut kept = stderr_sink.lock().unwrap_or_else(|poison| poison.into_inner());
                 kept.extend_from_slice(&buffer[..count]);
                 let excess = kept.len().saturating_sub(STDERR_KEPT);
                 kept.drain(..excess);
             }
         });
-        Ok(RunningQemu {
-            child,
-            lines,
-            stderr,
-        })
+        Ok(RunningQemu { child, lines, stderr })
     }
 
     /// The next serial line, waiting at most until `deadline` (forever if None).
     pub fn next_line(&self, deadline: Option<Instant>) -> Next {
         let received = match deadline {
-            None => self
-                .lines
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-            Some(deadline) => self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now())),
+            None => self.lines.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(deadline) => self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())),
         };
         match received {
             Ok(line) => Next::Line(line),
             Err(RecvTimeoutError::Timeout) => Next::TimedOut,
             Err(RecvTimeoutError::Disconnected) => Next::Ended,
         }
+    }
+
+    /// Hands the serial lines to someone else (a thread that copies them to the terminal);
+    /// [`RunningQemu::next_line`] then reports [`Next::Ended`] at once.
+    pub fn take_lines(&mut self) -> Receiver<Line> {
+        std::mem::replace(&mut self.lines, mpsc::channel().1)
+    }
+
+    /// QEMU's exit status if it has exited, without waiting.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// Waits for QEMU to exit (after [`Next::Ended`]).
@@ -192,10 +186,7 @@ impl RunningQemu {
 
     /// What QEMU printed on stderr (its last bytes), trimmed.
     pub fn stderr_text(&self) -> String {
-        let kept = self
-            .stderr
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let kept = self.stderr.lock().unwrap_or_else(|poison| poison.into_inner());
         String::from_utf8_lossy(&kept).trim().to_string()
     }
 }
@@ -207,6 +198,7 @@ mod tests {
     use crate::workspace::Workspace;
 
     fn launch_args(arch_name: &str, gdb_port: Option<u16>, cmdline: &str) -> Vec<String> {
+        let gdb = gdb_port.map(|port| GdbServer { port, paused: true });
         let arches = Arches::load(&Workspace::locate()).unwrap();
         let arch = arches.find(arch_name).unwrap();
         let launch = Launch {
@@ -215,36 +207,27 @@ mod tests {
             kernel: Path::new("/k"),
             cmdline: cmdline.into(),
             machine: None,
-            gdb_port,
+            gdb,
             extra_args: &[],
         };
         launch.args()
     }
 
     fn has_pair(args: &[String], flag: &str, value: &str) -> bool {
-        args.windows(2)
-            .any(|pair| pair[0] == flag && pair[1] == value)
+        args.windows(2).any(|pair| pair[0] == flag && pair[1] == value)
     }
 
     #[test]
     fn each_arch_gets_its_machine_exit_device_and_firmware() {
         let x86 = launch_args("x86_64", None, "");
         assert!(has_pair(&x86, "-machine", "microvm"));
-        assert!(has_pair(
-            &x86,
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04"
-        ));
+        assert!(has_pair(&x86, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
         assert!(x86.contains(&"-no-reboot".to_string()));
         assert!(!x86.contains(&"-bios".to_string()));
 
         let riscv = launch_args("riscv64", None, "");
         assert!(has_pair(&riscv, "-bios", "default"));
-        assert!(has_pair(
-            &riscv,
-            "-semihosting-config",
-            "enable=on,target=native"
-        ));
+        assert!(has_pair(&riscv, "-semihosting-config", "enable=on,target=native"));
 
         let arm = launch_args("aarch64", None, "");
         assert!(has_pair(&arm, "-machine", "virt"));
@@ -261,11 +244,7 @@ mod tests {
 
     #[test]
     fn the_command_line_is_appended_only_when_there_is_one() {
-        assert!(has_pair(
-            &launch_args("x86_64", None, "ktest ktest.boot=1"),
-            "-append",
-            "ktest ktest.boot=1"
-        ));
+        assert!(has_pair(&launch_args("x86_64", None, "ktest ktest.boot=1"), "-append", "ktest ktest.boot=1"));
         assert!(!launch_args("x86_64", None, "").contains(&"-append".to_string()));
     }
 

@@ -57,8 +57,7 @@ impl Counts {
 
 /// Whether a run passed: no failed test and no problem, on every arch.
 pub fn all_passed(runs: &[ArchRun]) -> bool {
-    runs.iter()
-        .all(|run| run.session.problems.is_empty() && Counts::of(&run.session.outcomes).failed == 0)
+    runs.iter().all(|run| run.session.problems.is_empty() && Counts::of(&run.session.outcomes).failed == 0)
 }
 
 fn format_duration(duration: Option<Duration>) -> String {
@@ -118,11 +117,10 @@ impl Reporter for Human {
                 }
                 writeln!(out, "{}", text.trim_end())
             }
-            Progress::Problem(problem) => writeln!(
-                out,
-                "{label} problem in boot {}: {}",
-                problem.boot, problem.message
-            ),
+            Progress::Problem(problem) => {
+                writeln!(out, "{label} problem in boot {}: {}", problem.boot, problem.message)
+            }
+            Progress::DebugStop { test, command } => writeln!(out, "{}", debug_stop_text(&label, test, command)),
             Progress::Session(Event::Started { .. } | Event::Output(_)) => Ok(()),
         };
     }
@@ -133,28 +131,27 @@ impl Reporter for Human {
     }
 }
 
+/// What `--debug-failures` prints when a failed test stops the kernel.
+fn debug_stop_text(label: &str, test: &str, command: &str) -> String {
+    format!(
+        "{label} {test} failed; the kernel is stopped with its state intact. Attach with:\n\
+         {label}     {command}\n\
+         {label} (`detach` in gdb lets the run go on; Ctrl-C here ends it)"
+    )
+}
+
 /// The end-of-run summary: failures in full, per-arch counts, cross-arch differences.
 pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<()> {
     let failures: Vec<(&ArchRun, &Outcome)> = runs
         .iter()
         .flat_map(|run| {
-            run.session
-                .outcomes
-                .iter()
-                .filter(|o| matches!(o.status, Status::Failed(_)))
-                .map(move |o| (run, o))
+            run.session.outcomes.iter().filter(|o| matches!(o.status, Status::Failed(_))).map(move |o| (run, o))
         })
         .collect();
     if !failures.is_empty() {
         writeln!(out, "\nfailures:")?;
         for (run, outcome) in &failures {
-            writeln!(
-                out,
-                "\n  {} on {}: {}",
-                outcome.name,
-                run.arch,
-                status_word(&outcome.status)
-            )?;
+            writeln!(out, "\n  {} on {}: {}", outcome.name, run.arch, status_word(&outcome.status))?;
             if let Some(message) = &outcome.message {
                 writeln!(out, "    {message}")?;
             }
@@ -167,19 +164,12 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
             writeln!(out, "    serial log: {}", run.log.display())?;
         }
     }
-    let problem_runs: Vec<&ArchRun> = runs
-        .iter()
-        .filter(|run| !run.session.problems.is_empty())
-        .collect();
+    let problem_runs: Vec<&ArchRun> = runs.iter().filter(|run| !run.session.problems.is_empty()).collect();
     if !problem_runs.is_empty() {
         writeln!(out, "\nproblems:")?;
         for run in problem_runs {
             for problem in &run.session.problems {
-                writeln!(
-                    out,
-                    "\n  {} (boot {}): {}",
-                    run.arch, problem.boot, problem.message
-                )?;
+                writeln!(out, "\n  {} (boot {}): {}", run.arch, problem.boot, problem.message)?;
                 for line in &problem.excerpt {
                     writeln!(out, "      | {line}")?;
                 }
@@ -211,11 +201,7 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
         )?;
     }
     if runs.len() > 1 {
-        writeln!(
-            out,
-            "{:<10} {:>6} {:>6} {:>7}",
-            "total", total.passed, total.failed, total.ignored
-        )?;
+        writeln!(out, "{:<10} {:>6} {:>6} {:>7}", "total", total.passed, total.failed, total.ignored)?;
     }
     let differences = cross_arch_differences(runs);
     if !differences.is_empty() {
@@ -240,30 +226,21 @@ pub fn cross_arch_differences(runs: &[ArchRun]) -> Vec<String> {
     let mut by_test: BTreeMap<&str, Vec<(&str, &Status)>> = BTreeMap::new();
     for run in runs {
         for outcome in &run.session.outcomes {
-            by_test
-                .entry(&outcome.name)
-                .or_default()
-                .push((&run.arch, &outcome.status));
+            by_test.entry(&outcome.name).or_default().push((&run.arch, &outcome.status));
         }
     }
     let width = by_test.keys().map(|name| name.len()).max().unwrap_or(0);
     by_test
         .into_iter()
         .filter(|(_, statuses)| {
-            let failed = statuses
-                .iter()
-                .filter(|(_, status)| matches!(status, Status::Failed(_)))
-                .count();
+            let failed = statuses.iter().filter(|(_, status)| matches!(status, Status::Failed(_))).count();
             failed > 0 && failed < statuses.len()
         })
         .map(|(name, statuses)| {
             let cells: Vec<String> = runs
                 .iter()
                 .map(|run| {
-                    let status = statuses
-                        .iter()
-                        .find(|(arch, _)| *arch == run.arch)
-                        .map(|(_, status)| *status);
+                    let status = statuses.iter().find(|(arch, _)| *arch == run.arch).map(|(_, status)| *status);
                     let word = match status {
                         None => "-",
                         Some(Status::Passed) => "ok",
@@ -324,16 +301,14 @@ impl Reporter for Json {
                 self.started.insert(format!("{arch}/{name}"), true);
             }
             Progress::Session(Event::Finished(outcome)) => {
-                if self
-                    .started
-                    .remove(&format!("{arch}/{}", outcome.name))
-                    .is_none()
-                {
-                    Json::emit(
-                        json!({"type": "test", "event": "started", "name": outcome.name, "arch": arch}),
-                    );
+                if self.started.remove(&format!("{arch}/{}", outcome.name)).is_none() {
+                    Json::emit(json!({"type": "test", "event": "started", "name": outcome.name, "arch": arch}));
                 }
                 Json::emit(outcome_json(arch, outcome));
+            }
+            // Only JSON on stdout: the attach instructions go to stderr.
+            Progress::DebugStop { test, command } => {
+                eprintln!("{}", debug_stop_text(&format!("[{arch}]"), test, command))
             }
             _ => {}
         }
@@ -354,13 +329,7 @@ impl Reporter for Json {
                 "log": run.log.display().to_string(),
             });
             if !run.session.problems.is_empty() {
-                value["problems"] = json!(
-                    run.session
-                        .problems
-                        .iter()
-                        .map(|p| p.message.clone())
-                        .collect::<Vec<_>>()
-                );
+                value["problems"] = json!(run.session.problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>());
             }
             Json::emit(value);
         }
@@ -385,12 +354,7 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
                 Status::Failed(reason) => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_type(reason.as_str());
-                    status.set_message(
-                        outcome
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| format!("{} failed", outcome.name)),
-                    );
+                    status.set_message(outcome.message.clone().unwrap_or_else(|| format!("{} failed", outcome.name)));
                     status.set_description(format!(
                         "{}\n\nserial log: {}\nlast serial lines (boot {}):\n{}",
                         outcome.diagnostics.join("\n"),
@@ -405,10 +369,7 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
             case.set_classname(format!(
                 "{}.{}",
                 run.arch,
-                outcome
-                    .name
-                    .rsplit_once("::")
-                    .map_or("", |(module, _)| module)
+                outcome.name.rsplit_once("::").map_or("", |(module, _)| module)
             ));
             if let Some(duration) = outcome.duration {
                 case.set_time(duration);
@@ -419,21 +380,12 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
             // A problem is a failure of the run itself: visible in CI's test view.
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(problem.message.as_str());
-            status.set_description(format!(
-                "serial log: {}\n{}",
-                run.log.display(),
-                problem.excerpt.join("\n")
-            ));
-            suite.add_test_case(TestCase::new(
-                format!("harness::problem_{}", index + 1),
-                status,
-            ));
+            status.set_description(format!("serial log: {}\n{}", run.log.display(), problem.excerpt.join("\n")));
+            suite.add_test_case(TestCase::new(format!("harness::problem_{}", index + 1), status));
         }
         report.add_test_suite(suite);
     }
-    let xml = report
-        .to_string()
-        .map_err(|error| anyhow::anyhow!("cannot render the JUnit report: {error}"))?;
+    let xml = report.to_string().map_err(|error| anyhow::anyhow!("cannot render the JUnit report: {error}"))?;
     fsutil::write_atomically(path, xml.as_bytes())
 }
 
@@ -454,11 +406,7 @@ pub fn merged_ktap(outcomes: &[Outcome]) -> String {
                 // A timeout or a crash has no kernel diagnostic: the harness states it.
                 if matches!(reason, Reason::Timeout | Reason::Crash) {
                     let message = outcome.message.as_deref().unwrap_or("");
-                    text.push_str(&format!(
-                        "{}{}: {message}\n",
-                        session::MARKER,
-                        reason.as_str()
-                    ));
+                    text.push_str(&format!("{}{}: {message}\n", session::MARKER, reason.as_str()));
                 }
                 format!("not ok {number} {}", outcome.name)
             }
@@ -476,21 +424,15 @@ mod tests {
     #[test]
     fn the_merged_document_replays_to_the_same_verdicts() {
         let log = std::fs::read(
-            crate::workspace::Workspace::locate()
-                .root()
-                .join("tests/fixtures/ktap/harness-multi-boot.log"),
+            crate::workspace::Workspace::locate().root().join("tests/fixtures/ktap/harness-multi-boot.log"),
         )
         .unwrap();
         let original = session::replay(&log);
         let merged = merged_ktap(&original.outcomes);
         assert!(merged.starts_with("KTAP version 1\n1..4\n"), "{merged}");
         let replayed = session::replay(merged.as_bytes());
-        let verdicts = |s: &session::Session| {
-            s.outcomes
-                .iter()
-                .map(|o| (o.name.clone(), o.status.clone()))
-                .collect::<Vec<_>>()
-        };
+        let verdicts =
+            |s: &session::Session| s.outcomes.iter().map(|o| (o.name.clone(), o.status.clone())).collect::<Vec<_>>();
         assert_eq!(verdicts(&replayed), verdicts(&original));
         assert_eq!(replayed.outcomes[2].status, Status::Failed(Reason::Timeout));
         assert_eq!(replayed.outcomes[2].message, original.outcomes[2].message);

@@ -7,7 +7,7 @@
 
 use crate::arch::Arch;
 use crate::exit::KernelExit;
-use crate::qemu::{Launch, Next as QemuNext, RunningQemu};
+use crate::qemu::{GdbServer, Launch, Next as QemuNext, RunningQemu};
 use crate::session::{BootEnd, Event, Marker, Next, Problem, Session};
 use anyhow::{Context, Result};
 use kernel_abi::cmdline::{Filters, Request};
@@ -25,14 +25,33 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub machine: Option<String>,
     pub extra_qemu_args: Vec<String>,
+    /// `--debug-failures`: a failed test stops the kernel for this debugger.
+    pub debug_failures: Option<DebugFailures>,
+}
+
+/// How `--debug-failures` lets a person attach to a stopped kernel.
+#[derive(Clone, Debug)]
+pub struct DebugFailures {
+    /// The debugger named in the attach command.
+    pub gdb: PathBuf,
+    /// Where the attach scripts go (the run directory).
+    pub script_dir: PathBuf,
 }
 
 /// What one arch's run reports as it goes.
 #[derive(Clone, Debug)]
 pub enum Progress {
-    BootStarted { boot: u32, command: String },
+    BootStarted {
+        boot: u32,
+        command: String,
+    },
     Session(Event),
     Problem(Problem),
+    /// `--debug-failures`: `test` failed and the kernel waits; `command` attaches to it.
+    DebugStop {
+        test: String,
+        command: String,
+    },
 }
 
 /// One arch's finished run.
@@ -53,18 +72,11 @@ pub struct Target<'a> {
 }
 
 /// The kernel command line for one boot.
-fn request_line(
-    options: &RunOptions,
-    after: Option<&str>,
-    boot: u32,
-    list: bool,
-) -> Result<String> {
+fn request_line(options: &RunOptions, after: Option<&str>, boot: u32, list: bool) -> Result<String> {
     let mut filters = Filters::default();
     for filter in &options.filters {
         filters.push(filter).map_err(|error| {
-            anyhow::anyhow!(
-                "test filter `{filter}`: {error} (filters are single words without commas)"
-            )
+            anyhow::anyhow!("test filter `{filter}`: {error} (filters are single words without commas)")
         })?;
     }
     let request = Request {
@@ -72,14 +84,13 @@ fn request_line(
         list,
         exact: options.exact,
         panic: false,
+        debug: options.debug_failures.is_some(),
         filters,
         after,
         boot,
     };
     let mut line = String::new();
-    request
-        .write_to(&mut line)
-        .expect("writing to a String cannot fail");
+    request.write_to(&mut line).expect("writing to a String cannot fail");
     Ok(line)
 }
 
@@ -111,40 +122,28 @@ pub fn run_arch(
             kernel: target.image,
             cmdline: request_line(options, after.as_deref(), boot, false)?,
             machine: options.machine.as_deref(),
-            gdb_port: None,
+            // Not paused: a debugger attaches only if a test stops the kernel.
+            gdb: match options.debug_failures {
+                Some(_) => Some(GdbServer { port: crate::debugger::free_port()?, paused: false }),
+                None => None,
+            },
             extra_args: &options.extra_qemu_args,
         };
         let command = launch.display();
-        writeln!(
-            log,
-            "{}",
-            Marker::BootStarted {
-                boot,
-                command: command.clone()
-            }
-        )?;
+        writeln!(log, "{}", Marker::BootStarted { boot, command: command.clone() })?;
         send(Progress::BootStarted { boot, command });
-        let end = boot_once(&launch, options.timeout, &mut session, &mut log, &send)?;
+        let end = boot_once(&launch, options, &mut session, &mut log, &send)?;
         writeln!(log, "{}", Marker::BootEnded { boot, end })?;
         log.flush()?;
         let problems_before = session.problems.len();
         let (events, next) = session.end_boot(end);
-        events
-            .into_iter()
-            .for_each(|event| send(Progress::Session(event)));
-        session.problems[problems_before..]
-            .iter()
-            .for_each(|problem| send(Progress::Problem(problem.clone())));
+        events.into_iter().for_each(|event| send(Progress::Session(event)));
+        session.problems[problems_before..].iter().for_each(|problem| send(Progress::Problem(problem.clone())));
         match next {
             Next::Complete | Next::Stop => break,
             Next::ResumeAfter(name) => {
-                if after
-                    .as_deref()
-                    .is_some_and(|previous| name.as_str() <= previous)
-                {
-                    session.add_problem(format!(
-                        "no progress: resuming after `{name}` again; stopping this arch"
-                    ));
+                if after.as_deref().is_some_and(|previous| name.as_str() <= previous) {
+                    session.add_problem(format!("no progress: resuming after `{name}` again; stopping this arch"));
                     break;
                 }
                 after = Some(name);
@@ -153,48 +152,46 @@ pub fn run_arch(
     }
     log.flush()?;
     let merged = log_path.with_file_name(format!("{}.ktap", target.arch.name));
-    crate::fsutil::write_atomically(
-        &merged,
-        crate::report::merged_ktap(&session.outcomes).as_bytes(),
-    )?;
-    Ok(ArchRun {
-        arch: arch_name,
-        session,
-        log: log_path.to_path_buf(),
-        boots: boot,
-        wall_time: started.elapsed(),
-    })
+    crate::fsutil::write_atomically(&merged, crate::report::merged_ktap(&session.outcomes).as_bytes())?;
+    Ok(ArchRun { arch: arch_name, session, log: log_path.to_path_buf(), boots: boot, wall_time: started.elapsed() })
 }
 
 /// One QEMU run: streams its lines through the session until it exits or stalls.
 fn boot_once(
     launch: &Launch<'_>,
-    default_timeout: Duration,
+    options: &RunOptions,
     session: &mut Session,
     log: &mut impl Write,
     send: &impl Fn(Progress),
 ) -> Result<BootEnd> {
+    let default_timeout = options.timeout;
     let mut qemu = RunningQemu::start(launch)?;
     let mut allowed = default_timeout;
-    let mut deadline = Instant::now() + allowed;
+    // None: no deadline (a kernel stopped for a debugger waits as long as the person does).
+    let mut deadline = Some(Instant::now() + allowed);
     let end = loop {
-        match qemu.next_line(Some(deadline)) {
+        match qemu.next_line(deadline) {
             QemuNext::Line(line) => {
                 log.write_all(&line.bytes)?;
                 log.write_all(b"\n")?;
+                if let (Some(debug), Some(gdb)) = (&options.debug_failures, launch.gdb) {
+                    if let Some(test) = line.text().strip_prefix(kernel_abi::ktap::DEBUG_STOP) {
+                        log.flush()?;
+                        deadline = None;
+                        let command = attach_command(debug, launch, gdb.port, test.trim())?;
+                        send(Progress::DebugStop { test: test.trim().to_string(), command });
+                    }
+                }
                 for event in session.line(&line) {
                     match &event {
                         Event::Started { timeout_secs, .. } => {
-                            allowed = if *timeout_secs > 0 {
-                                Duration::from_secs(*timeout_secs)
-                            } else {
-                                default_timeout
-                            };
-                            deadline = Instant::now() + allowed;
+                            allowed =
+                                if *timeout_secs > 0 { Duration::from_secs(*timeout_secs) } else { default_timeout };
+                            deadline = deadline.map(|_| Instant::now() + allowed);
                         }
                         Event::Finished(_) => {
                             allowed = default_timeout;
-                            deadline = Instant::now() + allowed;
+                            deadline = deadline.map(|_| Instant::now() + allowed);
                         }
                         Event::Output(_) => {}
                     }
@@ -210,23 +207,31 @@ fn boot_once(
             }
             QemuNext::TimedOut => {
                 qemu.kill()?;
-                break BootEnd::TimedOut {
-                    seconds: allowed.as_secs(),
-                };
+                break BootEnd::TimedOut { seconds: allowed.as_secs() };
             }
         }
     };
     let stderr = qemu.stderr_text();
     // After a kernel exit QEMU has nothing to add; after our own kill it only says so.
-    if !stderr.is_empty()
-        && matches!(
-            end,
-            BootEnd::Exited(KernelExit::Other(_) | KernelExit::Signal(_))
-        )
-    {
+    if !stderr.is_empty() && matches!(end, BootEnd::Exited(KernelExit::Other(_) | KernelExit::Signal(_))) {
         session.add_problem(format!("QEMU said: {stderr}"));
     }
     Ok(end)
+}
+
+/// Writes the gdb script that attaches to the stopped kernel at the failed test's frame,
+/// and returns the one command that runs it.
+fn attach_command(debug: &DebugFailures, launch: &Launch<'_>, port: u16, test: &str) -> Result<String> {
+    let script = debug.script_dir.join(format!("{}-{}.gdb", launch.arch.name, test.replace("::", "-")));
+    crate::fsutil::write_atomically(&script, crate::debugger::debug_failure_script(port, test).as_bytes())?;
+    let words = [
+        debug.gdb.display().to_string(),
+        "-q".into(),
+        launch.kernel.display().to_string(),
+        "-x".into(),
+        script.display().to_string(),
+    ];
+    Ok(words.iter().map(|word| crate::qemu::shell_quote(word)).collect::<Vec<_>>().join(" "))
 }
 
 /// Boots `target` with `ktest.list` and returns the names of the tests it would run.
@@ -237,7 +242,7 @@ pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Strin
         kernel: target.image,
         cmdline: request_line(options, None, 1, true)?,
         machine: options.machine.as_deref(),
-        gdb_port: None,
+        gdb: None,
         extra_args: &options.extra_qemu_args,
     };
     let mut qemu = RunningQemu::start(&launch)?;
@@ -287,26 +292,21 @@ mod tests {
             timeout: Duration::from_secs(10),
             machine: None,
             extra_qemu_args: Vec::new(),
+            debug_failures: None,
         }
     }
 
     #[test]
     fn the_command_line_carries_filters_resume_point_and_boot_number() {
-        let line =
-            request_line(&options(&["heap", "fmt"], true), Some("fmt::a"), 2, false).unwrap();
-        assert_eq!(
-            line,
-            "ktest ktest.exact ktest.filter=heap,fmt ktest.after=fmt::a ktest.boot=2"
-        );
+        let line = request_line(&options(&["heap", "fmt"], true), Some("fmt::a"), 2, false).unwrap();
+        assert_eq!(line, "ktest ktest.exact ktest.filter=heap,fmt ktest.after=fmt::a ktest.boot=2");
         let parsed = Request::parse(&line).unwrap();
         assert!(parsed.runs("heap") && !parsed.runs("fmt::a"));
     }
 
     #[test]
     fn a_filter_that_cannot_be_passed_is_an_error_naming_it() {
-        let error = request_line(&options(&["two words"], false), None, 1, false)
-            .unwrap_err()
-            .to_string();
+        let error = request_line(&options(&["two words"], false), None, 1, false).unwrap_err().to_string();
         assert!(error.contains("test filter `two words`"), "{error}");
     }
 }

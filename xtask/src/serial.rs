@@ -63,11 +63,7 @@ impl LineSplitter {
             bytes.pop();
         }
         let dropped = std::mem::take(&mut self.dropped);
-        Line {
-            bytes,
-            dropped,
-            unterminated,
-        }
+        Line { bytes, dropped, unterminated }
     }
 }
 
@@ -78,10 +74,7 @@ pub fn for_each_line(mut reader: impl Read, mut on_line: impl FnMut(Line)) -> io
     loop {
         match reader.read(&mut buffer) {
             Ok(0) => break,
-            Ok(count) => splitter
-                .push(&buffer[..count])
-                .into_iter()
-                .for_each(&mut on_line),
+            Ok(count) => splitter.push(&buffer[..count]).into_iter().for_each(&mut on_line),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         }
@@ -98,10 +91,7 @@ mod tests {
 
     fn lines_of(chunks: &[&[u8]]) -> Vec<Line> {
         let mut splitter = LineSplitter::default();
-        let mut lines: Vec<Line> = chunks
-            .iter()
-            .flat_map(|chunk| splitter.push(chunk))
-            .collect();
+        let mut lines: Vec<Line> = chunks.iter().flat_map(|chunk| splitter.push(chunk)).collect();
         lines.extend(splitter.finish());
         lines
     }

@@ -237,10 +237,7 @@ impl Session {
             }
             // Diagnostics before an announcement trail the previous test's result.
             self.attach_trailing_diagnostics();
-            self.running = Some(Running {
-                name: name.clone(),
-                diagnostics: Vec::new(),
-            });
+            self.running = Some(Running { name: name.clone(), diagnostics: Vec::new() });
             events.push(Event::Started { name, timeout_secs });
         } else if let Some(running) = &mut self.running {
             running.diagnostics.push(text);
@@ -260,10 +257,7 @@ impl Session {
             Some(running) => {
                 self.problems.push(Problem {
                     boot: self.boot,
-                    message: format!(
-                        "the result for `{name}` arrived while `{}` was running",
-                        running.name
-                    ),
+                    message: format!("the result for `{name}` arrived while `{}` was running", running.name),
                     excerpt: self.recent_lines(),
                 });
                 self.fail_running(running, Reason::Crash, None, events);
@@ -274,12 +268,9 @@ impl Session {
         // Without announcements, diagnostics go with the next result (as KTAP says), except
         // a failure's report that follows a failed result and precedes a passing one.
         let loose = std::mem::take(&mut self.loose_diagnostics);
-        let previous_failed = self
-            .outcomes
-            .last()
-            .is_some_and(|o| matches!(o.status, Status::Failed(_)) && o.message.is_none());
-        if result.ok && previous_failed && loose.iter().any(|line| failure_message(line).is_some())
-        {
+        let previous_failed =
+            self.outcomes.last().is_some_and(|o| matches!(o.status, Status::Failed(_)) && o.message.is_none());
+        if result.ok && previous_failed && loose.iter().any(|line| failure_message(line).is_some()) {
             self.attach_to_last(loose);
         } else {
             diagnostics.splice(0..0, loose);
@@ -304,11 +295,7 @@ impl Session {
         events: &mut Vec<Event>,
     ) {
         let duration = diagnostics.iter().find_map(|line| {
-            let nanoseconds = format!("# {line}")
-                .strip_prefix(conventions::DURATION_NS)?
-                .trim()
-                .parse()
-                .ok()?;
+            let nanoseconds = format!("# {line}").strip_prefix(conventions::DURATION_NS)?.trim().parse().ok()?;
             Some(Duration::from_nanos(nanoseconds))
         });
         let failed = matches!(status, Status::Failed(_));
@@ -331,32 +318,16 @@ impl Session {
             duration,
             message,
             diagnostics,
-            excerpt: if failed {
-                self.recent_lines()
-            } else {
-                Vec::new()
-            },
+            excerpt: if failed { self.recent_lines() } else { Vec::new() },
             boot: self.boot,
         };
         self.outcomes.push(outcome.clone());
         events.push(Event::Finished(outcome));
     }
 
-    fn fail_running(
-        &mut self,
-        running: Running,
-        default: Reason,
-        message: Option<String>,
-        events: &mut Vec<Event>,
-    ) {
+    fn fail_running(&mut self, running: Running, default: Reason, message: Option<String>, events: &mut Vec<Event>) {
         let reason = failure_reason(&running.diagnostics).unwrap_or(default);
-        self.push(
-            running.name,
-            Status::Failed(reason),
-            running.diagnostics,
-            message,
-            events,
-        );
+        self.push(running.name, Status::Failed(reason), running.diagnostics, message, events);
     }
 
     fn attach_trailing_diagnostics(&mut self) {
@@ -383,38 +354,23 @@ impl Session {
         let mut events = Vec::new();
         for item in self.parser.finish() {
             // Plan mismatches of a boot that a crash cut short are expected; keep the rest.
-            if !matches!(
-                item,
-                Item::Finding(ktap::Finding {
-                    kind: ktap::FindingKind::PlanMismatch { .. },
-                    ..
-                })
-            ) {
+            if !matches!(item, Item::Finding(ktap::Finding { kind: ktap::FindingKind::PlanMismatch { .. }, .. })) {
                 self.item(item, &mut events);
             }
         }
         if let Some(running) = self.running.take() {
             let name = running.name.clone();
             let (reason, message) = match end {
-                BootEnd::TimedOut { seconds } => (
-                    Reason::Timeout,
-                    format!("timed out after {seconds} s; QEMU was ended"),
-                ),
+                BootEnd::TimedOut { seconds } => {
+                    (Reason::Timeout, format!("timed out after {seconds} s; QEMU was ended"))
+                }
                 BootEnd::Interrupted { signal } => {
-                    self.problem(format!(
-                        "interrupted by signal {signal} while `{name}` was running"
-                    ));
+                    self.problem(format!("interrupted by signal {signal} while `{name}` was running"));
                     self.running = None;
                     return (events, Next::Stop);
                 }
-                BootEnd::Exited(exit) => (
-                    Reason::Crash,
-                    format!("the boot ended before the test's verdict: {exit}"),
-                ),
-                BootEnd::StreamEnded => (
-                    Reason::Crash,
-                    "the log ends before the test's verdict".to_string(),
-                ),
+                BootEnd::Exited(exit) => (Reason::Crash, format!("the boot ended before the test's verdict: {exit}")),
+                BootEnd::StreamEnded => (Reason::Crash, "the log ends before the test's verdict".to_string()),
             };
             let message = failure_message_in(&running.diagnostics).unwrap_or(message);
             self.fail_running(running, reason, Some(message), &mut events);
@@ -431,14 +387,10 @@ impl Session {
                 Next::Complete
             }
             (Some(_), BootEnd::TimedOut { seconds }) => {
-                self.problem(format!(
-                    "no progress for {seconds} s between tests; QEMU was ended"
-                ));
+                self.problem(format!("no progress for {seconds} s between tests; QEMU was ended"));
                 self.resume_or_stop()
             }
-            (Some(_), BootEnd::Exited(KernelExit::Kernel(ExitCode::TestCrashed))) => {
-                self.resume_or_stop()
-            }
+            (Some(_), BootEnd::Exited(KernelExit::Kernel(ExitCode::TestCrashed))) => self.resume_or_stop(),
             (Some(planned), end) => {
                 self.problem(format!(
                     "the kernel stopped after {} of {planned} test(s) without announcing the next ({})",
@@ -448,10 +400,7 @@ impl Session {
                 self.resume_or_stop()
             }
             (None, end) => {
-                self.problem(format!(
-                    "the kernel never started its tests (no KTAP plan): {}",
-                    describe(end)
-                ));
+                self.problem(format!("the kernel never started its tests (no KTAP plan): {}", describe(end)));
                 Next::Stop
             }
         };
@@ -467,14 +416,11 @@ impl Session {
 
     /// Every test reported: the exit status must agree.
     fn cross_check_complete(&mut self, end: BootEnd) {
-        let any_failed = self.outcomes.iter().any(|outcome| {
-            outcome.boot == self.boot && matches!(outcome.status, Status::Failed(_))
-        });
-        let expected = if any_failed {
-            ExitCode::TestsFailed
-        } else {
-            ExitCode::Success
-        };
+        let any_failed = self
+            .outcomes
+            .iter()
+            .any(|outcome| outcome.boot == self.boot && matches!(outcome.status, Status::Failed(_)));
+        let expected = if any_failed { ExitCode::TestsFailed } else { ExitCode::Success };
         match end {
             BootEnd::Exited(KernelExit::Kernel(code)) if code == expected => {}
             // The last test ended the boot after printing its verdict (a `should_panic` test).
@@ -488,11 +434,7 @@ impl Session {
     }
 
     fn problem(&mut self, message: String) {
-        self.problems.push(Problem {
-            boot: self.boot,
-            message,
-            excerpt: self.recent_lines(),
-        });
+        self.problems.push(Problem { boot: self.boot, message, excerpt: self.recent_lines() });
     }
 
     /// Records a problem found outside the stream (QEMU's own error output, say).
@@ -513,38 +455,20 @@ fn describe(end: BootEnd) -> String {
 /// What explains a failure: a panic or fault diagnostic and the lines that continue it (a
 /// multi-line panic message), up to the next line of the runner's own conventions.
 fn failure_message_in(diagnostics: &[String]) -> Option<String> {
-    let (start, first) = diagnostics
-        .iter()
-        .enumerate()
-        .find_map(|(index, line)| Some((index, failure_message(line)?)))?;
-    let continuation = diagnostics[start + 1..]
-        .iter()
-        .take_while(|line| !is_convention(line));
-    Some(
-        std::iter::once(first.as_str())
-            .chain(continuation.map(String::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    let (start, first) =
+        diagnostics.iter().enumerate().find_map(|(index, line)| Some((index, failure_message(line)?)))?;
+    let continuation = diagnostics[start + 1..].iter().take_while(|line| !is_convention(line));
+    Some(std::iter::once(first.as_str()).chain(continuation.map(String::as_str)).collect::<Vec<_>>().join("\n"))
 }
 
 /// A diagnostic the kernel's runner writes itself (not part of a panic message).
 fn is_convention(line: &str) -> bool {
     let marked = format!("# {line}");
-    let prefixes = [
-        conventions::START,
-        conventions::DURATION_NS,
-        conventions::PANICKED_AT,
-        conventions::FAULT,
-    ];
+    let prefixes = [conventions::START, conventions::DURATION_NS, conventions::PANICKED_AT, conventions::FAULT];
     prefixes.iter().any(|prefix| marked.starts_with(prefix))
-        || [
-            "test did not panic",
-            "panic message did not contain",
-            "expected a panic",
-        ]
-        .iter()
-        .any(|runner_note| line.starts_with(runner_note))
+        || ["test did not panic", "panic message did not contain", "expected a panic"]
+            .iter()
+            .any(|runner_note| line.starts_with(runner_note))
 }
 
 /// The line that explains a failure: a panic or a fault diagnostic.
@@ -553,8 +477,7 @@ fn failure_message(line: &str) -> Option<String> {
         return Some(message.to_string());
     }
     let marked = format!("# {line}");
-    (marked.starts_with(conventions::PANICKED_AT) || marked.starts_with(conventions::FAULT))
-        .then(|| line.to_string())
+    (marked.starts_with(conventions::PANICKED_AT) || marked.starts_with(conventions::FAULT)).then(|| line.to_string())
 }
 
 fn failure_reason(diagnostics: &[String]) -> Option<Reason> {
@@ -575,12 +498,10 @@ fn failure_reason(diagnostics: &[String]) -> Option<Reason> {
 fn harness_statement(line: &str) -> Option<(Reason, &str)> {
     let statement = format!("# {line}");
     let rest = statement.strip_prefix(MARKER)?;
-    [Reason::Timeout, Reason::Crash]
-        .into_iter()
-        .find_map(|reason| {
-            let message = rest.strip_prefix(reason.as_str())?.strip_prefix(": ")?;
-            Some((reason, &line[line.len() - message.len()..]))
-        })
+    [Reason::Timeout, Reason::Crash].into_iter().find_map(|reason| {
+        let message = rest.strip_prefix(reason.as_str())?.strip_prefix(": ")?;
+        Some((reason, &line[line.len() - message.len()..]))
+    })
 }
 
 /// A harness marker line: the start or the end of a boot.
@@ -617,35 +538,20 @@ impl Marker {
     /// Reads a marker line back (None for any other line).
     pub fn parse(line: &str) -> Option<Marker> {
         let rest = line.strip_prefix(MARKER)?.strip_prefix("boot ")?;
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let boot = rest[..digits].parse().ok()?;
         let rest = &rest[digits..];
         if let Some(command) = rest.strip_prefix(": ") {
-            return Some(Marker::BootStarted {
-                boot,
-                command: command.to_string(),
-            });
+            return Some(Marker::BootStarted { boot, command: command.to_string() });
         }
         let words: Vec<&str> = rest.strip_prefix(" ended: ")?.split_whitespace().collect();
         let number = |word: Option<&&str>| word.and_then(|word| word.parse::<i64>().ok());
         let end = match words.as_slice() {
-            ["exit", "kernel", code] => {
-                BootEnd::Exited(KernelExit::Kernel(ExitCode::from_code(code.parse().ok()?)?))
-            }
-            ["exit", "status", _] => {
-                BootEnd::Exited(KernelExit::Other(number(words.get(2))?.try_into().ok()?))
-            }
-            ["exit", "signal", _] => {
-                BootEnd::Exited(KernelExit::Signal(number(words.get(2))?.try_into().ok()?))
-            }
-            ["timeout", _] => BootEnd::TimedOut {
-                seconds: number(words.get(1))?.try_into().ok()?,
-            },
-            ["interrupted", _] => BootEnd::Interrupted {
-                signal: number(words.get(1))?.try_into().ok()?,
-            },
+            ["exit", "kernel", code] => BootEnd::Exited(KernelExit::Kernel(ExitCode::from_code(code.parse().ok()?)?)),
+            ["exit", "status", _] => BootEnd::Exited(KernelExit::Other(number(words.get(2))?.try_into().ok()?)),
+            ["exit", "signal", _] => BootEnd::Exited(KernelExit::Signal(number(words.get(2))?.try_into().ok()?)),
+            ["timeout", _] => BootEnd::TimedOut { seconds: number(words.get(1))?.try_into().ok()? },
+            ["interrupted", _] => BootEnd::Interrupted { signal: number(words.get(1))?.try_into().ok()? },
             _ => BootEnd::StreamEnded,
         };
         Some(Marker::BootEnded { boot, end })

@@ -13,12 +13,7 @@ use std::process::Command;
 
 /// gdb with support for every architecture; its package per package manager.
 pub fn gdb_packages() -> Packages {
-    Packages {
-        debian: "gdb-multiarch".into(),
-        fedora: "gdb".into(),
-        arch: "gdb".into(),
-        brew: "gdb".into(),
-    }
+    Packages { debian: "gdb-multiarch".into(), fedora: "gdb".into(), arch: "gdb".into(), brew: "gdb".into() }
 }
 
 /// A package manager the xtask knows how to drive.
@@ -70,11 +65,7 @@ impl PackageManager {
             PackageManager::Pacman => &["pacman", "-S", "--noconfirm"],
             PackageManager::Brew => &["brew", "install"],
         };
-        words
-            .iter()
-            .map(|word| word.to_string())
-            .chain([package.to_string()])
-            .collect()
+        words.iter().map(|word| word.to_string()).chain([package.to_string()]).collect()
     }
 }
 
@@ -84,21 +75,17 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
         return Path::new(program).is_file().then(|| PathBuf::from(program));
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Whether installs are allowed: not with `--no-install` or `XTASK_NO_INSTALL=1`.
 pub fn installs_allowed(no_install_flag: bool) -> bool {
-    !no_install_flag
-        && std::env::var("XTASK_NO_INSTALL").map_or(true, |value| value.is_empty() || value == "0")
+    !no_install_flag && std::env::var("XTASK_NO_INSTALL").map_or(true, |value| value.is_empty() || value == "0")
 }
 
 /// The path of `program`, installing `packages` first if it is missing and allowed to.
@@ -119,30 +106,17 @@ pub fn require(program: &str, packages: &Packages, allow_install: bool) -> Resul
     let package = manager.package(packages);
     let privilege = privilege_prefix(manager);
     if !allow_install || privilege.is_none() {
-        let why = if allow_install {
-            "installing needs root or password-less sudo"
-        } else {
-            "installs are turned off"
-        };
-        bail!(
-            "`{program}` is not installed ({why}); install it with:\n    {}",
-            manager.install_command(package)
-        );
+        let why = if allow_install { "installing needs root or password-less sudo" } else { "installs are turned off" };
+        bail!("`{program}` is not installed ({why}); install it with:\n    {}", manager.install_command(package));
     }
     let prefix = privilege.unwrap_or_default();
     let with_prefix = |words: Vec<String>| prefix.iter().cloned().chain(words).collect::<Vec<_>>();
     if manager == PackageManager::Apt {
         // The package lists of a fresh machine may be missing or stale.
-        run_install_step(&with_prefix(vec![
-            "apt-get".into(),
-            "update".into(),
-            "-q".into(),
-        ]))?;
+        run_install_step(&with_prefix(vec!["apt-get".into(), "update".into(), "-q".into()]))?;
     }
     run_install_step(&with_prefix(manager.install_argv(package)))?;
-    find_on_path(program).ok_or_else(|| {
-        anyhow::anyhow!("installed `{package}` but `{program}` is still not on PATH")
-    })
+    find_on_path(program).ok_or_else(|| anyhow::anyhow!("installed `{package}` but `{program}` is still not on PATH"))
 }
 
 /// `Some([])` when running as root, `Some(["sudo", "-n"])` with password-less sudo, else None.
@@ -151,10 +125,7 @@ fn privilege_prefix(manager: PackageManager) -> Option<Vec<String>> {
         return Some(Vec::new());
     }
     let sudo_works = find_on_path("sudo").is_some()
-        && Command::new("sudo")
-            .args(["-n", "true"])
-            .output()
-            .is_ok_and(|output| output.status.success());
+        && Command::new("sudo").args(["-n", "true"]).output().is_ok_and(|output| output.status.success());
     sudo_works.then(|| vec!["sudo".to_string(), "-n".to_string()])
 }
 
@@ -185,23 +156,15 @@ mod tests {
             (PackageManager::Brew, "brew install gdb"),
         ];
         for (manager, expected) in cases {
-            assert_eq!(
-                manager.install_command(manager.package(&packages)),
-                expected
-            );
+            assert_eq!(manager.install_command(manager.package(&packages)), expected);
         }
     }
 
     #[test]
     fn a_missing_program_with_installs_off_names_the_install_command() {
         let packages = gdb_packages();
-        let error = require("surely-not-a-real-program-xyz", &packages, false)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("`surely-not-a-real-program-xyz` is not installed"),
-            "{error}"
-        );
+        let error = require("surely-not-a-real-program-xyz", &packages, false).unwrap_err().to_string();
+        assert!(error.contains("`surely-not-a-real-program-xyz` is not installed"), "{error}");
         assert!(error.contains("install it"), "{error}");
     }
 

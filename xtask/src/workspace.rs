@@ -12,19 +12,10 @@ impl Workspace {
     /// The repository this xtask was built from (the parent of `xtask/`). The target
     /// directory honours `CARGO_TARGET_DIR`, as cargo does.
     pub fn locate() -> Workspace {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask/ has a parent")
-            .to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf();
         let target_dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .map(|dir| {
-                if dir.is_relative() {
-                    root.join(dir)
-                } else {
-                    dir
-                }
-            })
+            .map(|dir| if dir.is_relative() { root.join(dir) } else { dir })
             .unwrap_or_else(|| root.join("target"));
         Workspace { root, target_dir }
     }

@@ -22,6 +22,9 @@ pub const AFTER: &str = "ktest.after";
 pub const BOOT: &str = "ktest.boot";
 /// `panic`: panic on purpose after the banner (the harness's own tests use it).
 pub const PANIC: &str = "panic";
+/// `ktest.debug`: when a test fails by panic or fault, stop with its state intact for a
+/// debugger instead of exiting (see `kernel_abi::ktap::DEBUG_STOP`).
+pub const DEBUG: &str = "ktest.debug";
 
 /// The most filters one command line carries.
 pub const MAX_FILTERS: usize = 16;
@@ -33,6 +36,7 @@ pub struct Request<'a> {
     pub list: bool,
     pub exact: bool,
     pub panic: bool,
+    pub debug: bool,
     pub filters: Filters<'a>,
     pub after: Option<&'a str>,
     pub boot: u32,
@@ -51,10 +55,7 @@ impl<'a> Filters<'a> {
             return Ok(());
         }
         if !is_word(filter) || filter.contains(',') {
-            return Err(Error::BadValue {
-                key: FILTER,
-                value: filter,
-            });
+            return Err(Error::BadValue { key: FILTER, value: filter });
         }
         let slot = self.items.get_mut(self.len).ok_or(Error::TooManyFilters)?;
         *slot = filter;
@@ -106,6 +107,7 @@ impl<'a> Request<'a> {
                 (LIST, None) => request.list = true,
                 (EXACT, None) => request.exact = true,
                 (PANIC, None) => request.panic = true,
+                (DEBUG, None) => request.debug = true,
                 (FILTER, Some(value)) => {
                     for filter in value.split(',') {
                         request.filters.push(filter)?;
@@ -114,9 +116,7 @@ impl<'a> Request<'a> {
                 (AFTER, Some(value)) if is_word(value) => request.after = Some(value),
                 (AFTER, Some(value)) => return Err(Error::BadValue { key: AFTER, value }),
                 (BOOT, Some(value)) => {
-                    request.boot = value
-                        .parse()
-                        .map_err(|_| Error::BadValue { key: BOOT, value })?
+                    request.boot = value.parse().map_err(|_| Error::BadValue { key: BOOT, value })?
                 }
                 _ => {}
             }
@@ -139,6 +139,9 @@ impl<'a> Request<'a> {
         if self.panic {
             words.word(format_args!("{PANIC}"))?;
         }
+        if self.debug {
+            words.word(format_args!("{DEBUG}"))?;
+        }
         if !self.filters.is_empty() {
             words.word(format_args!("{FILTER}={}", Joined(self.filters.as_slice())))?;
         }
@@ -155,13 +158,7 @@ impl<'a> Request<'a> {
     pub fn selects(&self, name: &str) -> bool {
         let filters = self.filters.as_slice();
         filters.is_empty()
-            || filters.iter().any(|filter| {
-                if self.exact {
-                    name == *filter
-                } else {
-                    name.contains(filter)
-                }
-            })
+            || filters.iter().any(|filter| if self.exact { name == *filter } else { name.contains(filter) })
     }
 
     /// Whether test `name` runs in this boot: selected, and after the resume point.
@@ -219,6 +216,7 @@ mod tests {
             list: true,
             exact: true,
             panic: true,
+            debug: true,
             filters: filters(&["mm::heap", "fmt"]),
             after: Some("mm::heap::big"),
             boot: 3,
@@ -227,7 +225,7 @@ mod tests {
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact panic ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.boot=3"
+            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
     }
@@ -237,29 +235,14 @@ mod tests {
         let mut line = String::new();
         Request::default().write_to(&mut line).unwrap();
         assert_eq!(line, "");
-        assert_eq!(
-            Request::parse("console=ttyS0 quiet  root=/dev/vda").unwrap(),
-            Request::default()
-        );
+        assert_eq!(Request::parse("console=ttyS0 quiet  root=/dev/vda").unwrap(), Request::default());
     }
 
     #[test]
     fn rejects_bad_values_naming_them() {
         let cases = [
-            (
-                "ktest.boot=x",
-                Error::BadValue {
-                    key: BOOT,
-                    value: "x",
-                },
-            ),
-            (
-                "ktest.after=",
-                Error::BadValue {
-                    key: AFTER,
-                    value: "",
-                },
-            ),
+            ("ktest.boot=x", Error::BadValue { key: BOOT, value: "x" }),
+            ("ktest.after=", Error::BadValue { key: AFTER, value: "" }),
         ];
         for (line, expected) in cases {
             assert_eq!(Request::parse(line), Err(expected), "{line}");

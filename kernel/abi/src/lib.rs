@@ -32,12 +32,7 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
-    pub const ALL: [ExitCode; 4] = [
-        ExitCode::Success,
-        ExitCode::Panic,
-        ExitCode::TestsFailed,
-        ExitCode::TestCrashed,
-    ];
+    pub const ALL: [ExitCode; 4] = [ExitCode::Success, ExitCode::Panic, ExitCode::TestsFailed, ExitCode::TestCrashed];
 
     pub const fn code(self) -> u8 {
         self as u8
@@ -76,4 +71,10 @@ pub mod ktap {
     pub const FAULT: &str = "# fault: ";
     /// `# test: NAME`, one per test, answering `ktest.list`.
     pub const LISTED: &str = "# test: ";
+    /// `# debug: stopped NAME`: with `ktest.debug`, the kernel stopped in `ktest_debug_stop`
+    /// after NAME failed; it waits there until a debugger clears `KTEST_DEBUG_HOLD`.
+    pub const DEBUG_STOP: &str = "# debug: stopped ";
+    /// The function the kernel waits in, and the flag that holds it there (unmangled).
+    pub const DEBUG_STOP_FUNCTION: &str = "ktest_debug_stop";
+    pub const DEBUG_HOLD_FLAG: &str = "KTEST_DEBUG_HOLD";
 }

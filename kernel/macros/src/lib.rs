@@ -34,11 +34,8 @@ pub fn ktest(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut options = Options::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("should_panic") {
-            options.should_panic = Some(if meta.input.peek(syn::Token![=]) {
-                Some(meta.value()?.parse()?)
-            } else {
-                None
-            });
+            options.should_panic =
+                Some(if meta.input.peek(syn::Token![=]) { Some(meta.value()?.parse()?) } else { None });
         } else if meta.path.is_ident("ignore") {
             options.ignore = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("arch") {
@@ -64,10 +61,7 @@ pub fn ktest(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let signature = &function.sig;
     if !signature.inputs.is_empty() || !matches!(signature.output, syn::ReturnType::Default) {
-        return Err(syn::Error::new_spanned(
-            signature,
-            "a kernel test takes no arguments and returns `()`",
-        ));
+        return Err(syn::Error::new_spanned(signature, "a kernel test takes no arguments and returns `()`"));
     }
     let name: &Ident = &signature.ident;
     let should_panic = match &options.should_panic {
@@ -84,11 +78,7 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
         None => quote!(0),
     };
     let arches = &options.arches;
-    let arch_cfg = if arches.is_empty() {
-        quote!()
-    } else {
-        quote!(#[cfg(any(#(target_arch = #arches),*))])
-    };
+    let arch_cfg = if arches.is_empty() { quote!() } else { quote!(#[cfg(any(#(target_arch = #arches),*))]) };
     Ok(quote! {
         #[cfg(feature = "ktest")]
         #arch_cfg

@@ -4,7 +4,7 @@ use super::{Crash, ShouldPanic, Test};
 use crate::{ExitCode, arch};
 use alloc::{string::String, string::ToString, vec::Vec};
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use kernel_abi::{cmdline::Request, ktap};
 
 // Linker-defined addresses (see linker-scripts/): the bounds of `.ktest_array`.
@@ -29,14 +29,28 @@ fn registry() -> &'static [Test] {
 static RUNNING: AtomicPtr<Test> = AtomicPtr::new(core::ptr::null_mut());
 /// Its KTAP test number.
 static RUNNING_NUMBER: AtomicUsize = AtomicUsize::new(0);
+/// `ktest.debug`: stop for a debugger when a test fails by panic or fault.
+static DEBUG_FAILURES: AtomicBool = AtomicBool::new(false);
+
+/// While set, [`ktest_debug_stop`] holds the failed test's state for a debugger; the
+/// debugger clears it (`set var KTEST_DEBUG_HOLD = 0`) to let the kernel go on.
+#[unsafe(no_mangle)]
+static KTEST_DEBUG_HOLD: AtomicBool = AtomicBool::new(true);
+
+/// Where a failed test waits for a debugger (`--debug-failures`), its frames below this one.
+#[unsafe(no_mangle)]
+#[inline(never)]
+extern "C" fn ktest_debug_stop() {
+    while KTEST_DEBUG_HOLD.load(Ordering::SeqCst) {
+        core::hint::spin_loop();
+    }
+}
 
 /// Runs what `request` selects and exits; never returns.
 pub fn run(request: &Request<'_>) -> ! {
-    let mut tests: Vec<(String, &'static Test)> = registry()
-        .iter()
-        .map(|test| (test.name().to_string(), test))
-        .filter(|(name, _)| request.runs(name))
-        .collect();
+    DEBUG_FAILURES.store(request.debug, Ordering::SeqCst);
+    let mut tests: Vec<(String, &'static Test)> =
+        registry().iter().map(|test| (test.name().to_string(), test)).filter(|(name, _)| request.runs(name)).collect();
     tests.sort_by(|a, b| a.0.cmp(&b.0));
 
     if request.list {
@@ -72,11 +86,7 @@ pub fn run(request: &Request<'_>) -> ! {
             }
         }
     }
-    arch::exit(if failed == 0 {
-        ExitCode::Success
-    } else {
-        ExitCode::TestsFailed
-    })
+    arch::exit(if failed == 0 { ExitCode::Success } else { ExitCode::TestsFailed })
 }
 
 fn print_duration(ticks: u64) {
@@ -116,6 +126,10 @@ pub fn end_running_test(crash: Crash<'_, '_>) {
         println!("ok {number} {name}");
     } else {
         println!("not ok {number} {name}");
+        if DEBUG_FAILURES.load(Ordering::SeqCst) {
+            println!("{}{name}", ktap::DEBUG_STOP);
+            ktest_debug_stop();
+        }
     }
     arch::exit(ExitCode::TestCrashed)
 }
@@ -129,10 +143,7 @@ struct Truncated<const N: usize> {
 
 impl<const N: usize> Truncated<N> {
     fn new() -> Self {
-        Truncated {
-            bytes: [0; N],
-            len: 0,
-        }
+        Truncated { bytes: [0; N], len: 0 }
     }
 
     fn as_str(&self) -> &str {

@@ -17,18 +17,10 @@ pub struct Build {
 impl Build {
     pub fn run(self, context: &Context) -> anyhow::Result<ExitCode> {
         let arches = context.arches.select(&self.arch);
-        let options = BuildOptions {
-            release: self.build.release,
-            features: self.build.features,
-        };
+        let options = BuildOptions { release: self.build.release, features: self.build.features };
         let images = build(&context.workspace, &arches, &options, false)?;
         for image in &images {
-            println!(
-                "{:<8} {:>9} bytes  {}",
-                image.arch.name,
-                image.size,
-                image.path.display()
-            );
+            println!("{:<8} {:>9} bytes  {}", image.arch.name, image.size, image.path.display());
         }
         Ok(ExitCode::SUCCESS)
     }

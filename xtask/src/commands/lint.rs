@@ -13,36 +13,20 @@ pub struct Lint {}
 impl Lint {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         check_rust_src()?;
-        let kernel = BuildOptions {
-            release: false,
-            features: vec!["selftest".into()],
-        };
+        let kernel = BuildOptions { release: false, features: vec!["selftest".into()] };
         let mut kernel_clippy = cargo_args("clippy", context.arches.all(), &kernel);
         kernel_clippy.extend(["--".into(), "-D".into(), "warnings".into()]);
         let steps: Vec<Vec<String>> = vec![
             words(&["fmt", "--all", "--", "--check"]),
-            words(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            words(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
             kernel_clippy,
         ];
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         for args in steps {
             eprintln!("$ cargo {}", args.join(" "));
-            let status = Command::new(&cargo)
-                .args(&args)
-                .current_dir(context.workspace.root())
-                .status()?;
+            let status = Command::new(&cargo).args(&args).current_dir(context.workspace.root()).status()?;
             if !status.success() {
-                bail!(
-                    "`cargo {}` failed ({status}); its messages are above",
-                    args.join(" ")
-                );
+                bail!("`cargo {}` failed ({status}); its messages are above", args.join(" "));
             }
         }
         eprintln!("lint: ok");

@@ -1,6 +1,7 @@
 //! The subcommands (one module each, a struct with a `run` method), and what they share: the loaded arch table and common arguments.
 
 pub mod build;
+pub mod gdb;
 pub mod lint;
 pub mod report;
 pub mod run;
@@ -55,12 +56,24 @@ pub fn parse_arch(value: &str) -> Result<ArchSelection, String> {
                     }
                 })
                 .collect();
-            Err(format!(
-                "unknown architecture; valid: {}, all",
-                valid.join(", ")
-            ))
+            Err(format!("unknown architecture; valid: {}, all", valid.join(", ")))
         }
     }
+}
+
+/// The one architecture a command that boots one kernel works on: `--arch`, else this
+/// machine's architecture if the table has it, else x86_64.
+pub fn one_arch(
+    context: &Context,
+    selection: Option<ArchSelection>,
+    command: &str,
+) -> anyhow::Result<crate::arch::Arch> {
+    let name = match selection {
+        Some(ArchSelection::One(name)) => name,
+        Some(ArchSelection::All) => anyhow::bail!("`{command}` works on one architecture: pass `--arch NAME`"),
+        None => context.arches.find(std::env::consts::ARCH).map_or("x86_64".to_string(), |arch| arch.name.clone()),
+    };
+    context.arches.find(&name).cloned().ok_or_else(|| anyhow::anyhow!("unknown architecture `{name}`"))
 }
 
 /// Options every command that builds shares.
@@ -88,10 +101,6 @@ pub struct QemuFlags {
 impl QemuFlags {
     /// The QEMU binary for `arch`, installed first if missing and allowed.
     pub fn qemu_binary(&self, arch: &crate::arch::Arch) -> anyhow::Result<std::path::PathBuf> {
-        crate::tools::require(
-            &arch.qemu.binary,
-            &arch.packages,
-            crate::tools::installs_allowed(self.no_install),
-        )
+        crate::tools::require(&arch.qemu.binary, &arch.packages, crate::tools::installs_allowed(self.no_install))
     }
 }

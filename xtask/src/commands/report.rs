@@ -27,43 +27,21 @@ impl Report {
         let mut reporter = report::reporter(self.format);
         let mut runs = Vec::new();
         for path in &self.logs {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read the log `{}`", path.display()))?;
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read the log `{}`", path.display()))?;
             let session = session::replay(&bytes);
             // `x86_64.serial.log` is x86_64's log; any other name stands for itself.
-            let file_name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let arch = file_name
-                .strip_suffix(".serial.log")
-                .unwrap_or(&file_name)
-                .to_string();
+            let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let arch = file_name.strip_suffix(".serial.log").unwrap_or(&file_name).to_string();
             for outcome in &session.outcomes {
                 reporter.progress(&arch, &Progress::Session(Event::Finished(outcome.clone())));
             }
-            let wall_time = session
-                .outcomes
-                .iter()
-                .filter_map(|outcome| outcome.duration)
-                .sum::<Duration>();
-            runs.push(ArchRun {
-                arch,
-                boots: session.boot(),
-                session,
-                log: path.clone(),
-                wall_time,
-            });
+            let wall_time = session.outcomes.iter().filter_map(|outcome| outcome.duration).sum::<Duration>();
+            runs.push(ArchRun { arch, boots: session.boot(), session, log: path.clone(), wall_time });
         }
         reporter.finish(&runs);
         if let Some(path) = &self.junit {
             report::write_junit(path, &runs)?;
         }
-        Ok(if report::all_passed(&runs) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(if report::all_passed(&runs) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask run`: builds and boots the kernel, serial console on this terminal, and
 //! exits with the kernel's own exit code (0 for success).
 
-use super::{BuildFlags, Context, QemuFlags, parse_arch};
+use super::{BuildFlags, Context, QemuFlags, one_arch, parse_arch};
 use crate::arch::ArchSelection;
 use crate::build::{BuildOptions, build};
 use crate::exit::KernelExit;
@@ -31,46 +31,26 @@ pub struct Run {
     qemu_args: Vec<String>,
 }
 
-/// The architecture `run` boots without `--arch`: the host's, if the table has it.
-fn default_arch(context: &Context) -> String {
-    let host = std::env::consts::ARCH;
-    match context.arches.find(host) {
-        Some(arch) => arch.name.clone(),
-        None => "x86_64".to_string(),
-    }
-}
-
 impl Run {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
-        crate::process::install_signal_handlers()?;
-        let name = match self.arch {
-            Some(ArchSelection::One(name)) => name,
-            Some(ArchSelection::All) => bail!("`run` boots one architecture: pass `--arch NAME`"),
-            None => default_arch(context),
-        };
-        let arches = context.arches.select(&ArchSelection::One(name));
-        let arch = &arches[0];
+        crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
+        let arch = &one_arch(context, self.arch.clone(), "run")?;
         let binary = self.qemu.qemu_binary(arch)?;
-        let options = BuildOptions {
-            release: self.build.release,
-            features: self.build.features,
-        };
-        let image = build(&context.workspace, &arches, &options, true)?.remove(0);
+        let options = BuildOptions { release: self.build.release, features: self.build.features };
+        let image = build(&context.workspace, std::slice::from_ref(arch), &options, true)?.remove(0);
         let launch = Launch {
             arch,
             binary,
             kernel: &image.path,
             cmdline: self.append,
             machine: self.qemu.machine.as_deref(),
-            gdb_port: None,
+            gdb: None,
             extra_args: &self.qemu_args,
         };
         eprintln!("$ {}", launch.display());
         eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
         let mut qemu = RunningQemu::start(&launch)?;
-        let deadline = self
-            .timeout
-            .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+        let deadline = self.timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
         let mut stdout = std::io::stdout().lock();
         let status = loop {
             match qemu.next_line(deadline) {
@@ -82,17 +62,12 @@ impl Run {
                 Next::Ended => break qemu.wait()?,
                 Next::TimedOut => {
                     qemu.kill()?;
-                    bail!(
-                        "{arch}: no exit after {} s; QEMU was ended",
-                        self.timeout.unwrap_or_default()
-                    );
+                    bail!("{arch}: no exit after {} s; QEMU was ended", self.timeout.unwrap_or_default());
                 }
             }
         };
         if let Some(signal) = crate::process::interrupted() {
-            return Ok(ExitCode::from(crate::process::exit_status_for_signal(
-                signal,
-            )));
+            return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
         }
         match arch.exit_protocol.decode(status) {
             KernelExit::Kernel(code) => {
@@ -103,11 +78,7 @@ impl Run {
                 let stderr = qemu.stderr_text();
                 bail!(
                     "{arch}: {other}{}",
-                    if stderr.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; QEMU said:\n{stderr}")
-                    }
+                    if stderr.is_empty() { String::new() } else { format!("; QEMU said:\n{stderr}") }
                 )
             }
         }

@@ -5,7 +5,7 @@ use super::{BuildFlags, Context, QemuFlags, parse_arch};
 use crate::arch::{Arch, ArchSelection};
 use crate::build::{BuildOptions, Image, build};
 use crate::report::{self, Format};
-use crate::runner::{self, ArchRun, Progress, RunOptions, Target};
+use crate::runner::{self, ArchRun, DebugFailures, Progress, RunOptions, Target};
 use anyhow::{Context as _, Result};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,13 @@ pub struct Test {
     /// Also write a JUnit XML report here.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// When a test panics or faults, keep the kernel stopped at the failure with QEMU's GDB
+    /// server open, print the command that attaches gdb there, and wait.
+    #[arg(long)]
+    debug_failures: bool,
+    /// The debugger `--debug-failures` names [default: gdb-multiarch, or a gdb that supports the arch].
+    #[arg(long, value_name = "PATH")]
+    gdb: Option<PathBuf>,
     #[command(flatten)]
     build: BuildFlags,
     #[command(flatten)]
@@ -48,26 +55,18 @@ pub struct Test {
 
 impl Test {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
-        crate::process::install_signal_handlers()?;
+        crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
         let arches = context.arches.select(&self.arch);
-        let binaries = arches
-            .iter()
-            .map(|arch| self.qemu.qemu_binary(arch))
-            .collect::<Result<Vec<_>>>()?;
+        let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
+        let binaries = arches.iter().map(|arch| self.qemu.qemu_binary(arch)).collect::<Result<Vec<_>>>()?;
+        let gdb = match self.debug_failures {
+            true => Some(crate::debugger::find(&arches[0], self.gdb.as_deref(), allow_install)?),
+            false => None,
+        };
         let mut features = vec!["ktest".to_string()];
         features.extend(self.build.features.iter().cloned());
-        let options = BuildOptions {
-            release: self.build.release,
-            features,
-        };
+        let options = BuildOptions { release: self.build.release, features };
         let images = build(&context.workspace, &arches, &options, true)?;
-        let run_options = RunOptions {
-            filters: self.filters.clone(),
-            exact: self.exact,
-            timeout: Duration::from_secs(self.timeout.max(1)),
-            machine: self.qemu.machine.clone(),
-            extra_qemu_args: self.qemu_args.clone(),
-        };
         let targets: Vec<Target<'_>> = images
             .iter()
             .zip(binaries)
@@ -77,14 +76,20 @@ impl Test {
                 image: &image.path,
             })
             .collect();
+        let mut run_options = RunOptions {
+            filters: self.filters.clone(),
+            exact: self.exact,
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            machine: self.qemu.machine.clone(),
+            extra_qemu_args: self.qemu_args.clone(),
+            debug_failures: None,
+        };
         if self.list {
             return list(&targets, &run_options);
         }
         let run_dir = new_run_dir(&context.workspace.xtask_dir())?;
-        let jobs = self
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
+        run_options.debug_failures = gdb.map(|gdb| DebugFailures { gdb, script_dir: run_dir.clone() });
+        let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
         let mut reporter = report::reporter(self.format);
         let runs = run_in_parallel(&targets, &run_options, &run_dir, jobs, reporter.as_mut())?;
         reporter.finish(&runs);
@@ -93,15 +98,9 @@ impl Test {
             eprintln!("JUnit report: {}", path.display());
         }
         if let Some(signal) = crate::process::interrupted() {
-            return Ok(ExitCode::from(crate::process::exit_status_for_signal(
-                signal,
-            )));
+            return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
         }
-        Ok(if report::all_passed(&runs) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(if report::all_passed(&runs) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }
 
@@ -120,14 +119,10 @@ fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
 /// `latest` link to it: two runs at once never write the same files.
 fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
     let runs = xtask_dir.join("runs");
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let name = format!("{seconds}-{}", std::process::id());
     let dir = runs.join(&name);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the run directory `{}`", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run directory `{}`", dir.display()))?;
     let link = runs.join("latest");
     let temporary = runs.join(format!(".latest.{}", std::process::id()));
     let _ = std::fs::remove_file(&temporary);
@@ -153,15 +148,11 @@ fn run_in_parallel(
             let sender = sender.clone();
             let (queue, results) = (&queue, &results);
             scope.spawn(move || {
-                while let Some(target) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
-                {
+                while let Some(target) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
                     let log = run_dir.join(format!("{}.serial.log", target.arch.name));
                     let result = runner::run_arch(target, options, &log, &sender)
                         .with_context(|| format!("{}: the test run failed", target.arch));
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(result);
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push(result);
                 }
             });
         }
@@ -170,11 +161,7 @@ fn run_in_parallel(
             reporter.progress(&arch, &progress);
         }
     });
-    let mut runs = results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
+    let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().collect::<Result<Vec<_>>>()?;
     let order: Vec<&Arch> = targets.iter().map(|target| target.arch).collect();
     runs.sort_by_key(|run| order.iter().position(|arch| arch.name == run.arch));
     Ok(runs)

@@ -4,10 +4,7 @@ use super::*;
 use crate::serial::LineSplitter;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = crate::workspace::Workspace::locate()
-        .root()
-        .join("tests/fixtures/ktap")
-        .join(name);
+    let path = crate::workspace::Workspace::locate().root().join("tests/fixtures/ktap").join(name);
     std::fs::read(&path).unwrap_or_else(|error| panic!("fixture {}: {error}", path.display()))
 }
 
@@ -55,11 +52,7 @@ fn flat_log_gives_each_verdict_and_no_findings() {
             (true, "fmt::integers".into(), None),
             (true, "fmt::padding".into(), None),
             (false, "mm::heap::big_alloc".into(), None),
-            (
-                true,
-                "arch::smp_boot".into(),
-                Some(Directive::Skip("only one CPU".into()))
-            ),
+            (true, "arch::smp_boot".into(), Some(Directive::Skip("only one CPU".into()))),
         ]
     );
     assert!(findings(&items).is_empty(), "{:?}", findings(&items));
@@ -108,27 +101,14 @@ fn noisy_truncated_log_keeps_kernel_prints_apart_and_reports_the_cut() {
     assert!(others.iter().any(|text| text.starts_with("OpenSBI v1.1")));
     assert!(others.contains(&"heap: 126 MiB free".to_string()));
     let found = findings(&items);
-    assert!(
-        found.contains(&FindingKind::PlanMismatch {
-            depth: 0,
-            planned: 3,
-            seen: 2
-        }),
-        "{found:?}"
-    );
+    assert!(found.contains(&FindingKind::PlanMismatch { depth: 0, planned: 3, seen: 2 }), "{found:?}");
 }
 
 #[test]
 fn missing_plan_is_a_finding_not_an_error() {
     let items = parse(&fixture("missing-plan.log"));
     assert_eq!(results(&items).len(), 2);
-    assert_eq!(
-        findings(&items),
-        [FindingKind::MissingPlan {
-            depth: 0,
-            results: 2
-        }]
-    );
+    assert_eq!(findings(&items), [FindingKind::MissingPlan { depth: 0, results: 2 }]);
 }
 
 #[test]
@@ -137,30 +117,15 @@ fn duplicate_and_out_of_order_numbers_are_findings() {
     assert_eq!(results(&items).len(), 3);
     assert_eq!(
         findings(&items),
-        [
-            FindingKind::DuplicateNumber { number: 1 },
-            FindingKind::OutOfOrder {
-                expected: 2,
-                got: 5
-            },
-        ]
+        [FindingKind::DuplicateNumber { number: 1 }, FindingKind::OutOfOrder { expected: 2, got: 5 },]
     );
 }
 
 #[test]
 fn garbage_and_invalid_utf8_do_not_hide_the_results_around_them() {
     let items = parse(&fixture("garbage-utf8.log"));
-    let verdicts: Vec<_> = results(&items)
-        .into_iter()
-        .map(|(ok, name, _)| (ok, name))
-        .collect();
-    assert_eq!(
-        verdicts,
-        [
-            (true, "first\u{fffd}\u{fffd}".into()),
-            (false, "second".into())
-        ]
-    );
+    let verdicts: Vec<_> = results(&items).into_iter().map(|(ok, name, _)| (ok, name)).collect();
+    assert_eq!(verdicts, [(true, "first\u{fffd}\u{fffd}".into()), (false, "second".into())]);
     assert!(findings(&items).contains(&FindingKind::InvalidUtf8));
 }
 
@@ -170,41 +135,11 @@ fn result_line_forms() {
     type Expected = Option<(bool, Option<u64>, &'static str, Option<Directive>)>;
     let cases: &[(&str, Expected)] = &[
         ("ok 1 name", Some((true, Some(1), "name", None))),
-        (
-            "not ok 12 a::b::c",
-            Some((false, Some(12), "a::b::c", None)),
-        ),
-        (
-            "ok 3 - dashed name",
-            Some((true, Some(3), "dashed name", None)),
-        ),
-        (
-            "ok 4 skipped # SKIP not today",
-            Some((
-                true,
-                Some(4),
-                "skipped",
-                Some(Directive::Skip("not today".into())),
-            )),
-        ),
-        (
-            "ok 5 lower # skip reason",
-            Some((
-                true,
-                Some(5),
-                "lower",
-                Some(Directive::Skip("reason".into())),
-            )),
-        ),
-        (
-            "not ok 6 pending # TODO later",
-            Some((
-                false,
-                Some(6),
-                "pending",
-                Some(Directive::Todo("later".into())),
-            )),
-        ),
+        ("not ok 12 a::b::c", Some((false, Some(12), "a::b::c", None))),
+        ("ok 3 - dashed name", Some((true, Some(3), "dashed name", None))),
+        ("ok 4 skipped # SKIP not today", Some((true, Some(4), "skipped", Some(Directive::Skip("not today".into()))))),
+        ("ok 5 lower # skip reason", Some((true, Some(5), "lower", Some(Directive::Skip("reason".into()))))),
+        ("not ok 6 pending # TODO later", Some((false, Some(6), "pending", Some(Directive::Todo("later".into()))))),
         ("ok", Some((true, None, "", None))),
         ("ok 7", Some((true, Some(7), "", None))),
         ("okay then", None),
@@ -213,22 +148,14 @@ fn result_line_forms() {
     ];
     for (line, expected) in cases {
         let parsed = parse_result(line).map(|r| (r.ok, r.number, r.name, r.directive));
-        let expected = expected
-            .clone()
-            .map(|(ok, number, name, directive)| (ok, number, name.to_string(), directive));
+        let expected = expected.clone().map(|(ok, number, name, directive)| (ok, number, name.to_string(), directive));
         assert_eq!(parsed, expected, "{line}");
     }
 }
 
 #[test]
 fn plan_forms() {
-    let cases = [
-        ("1..0", Some(0)),
-        ("1..12", Some(12)),
-        ("1..3 # skip all", Some(3)),
-        ("1..x", None),
-        ("2..3", None),
-    ];
+    let cases = [("1..0", Some(0)), ("1..12", Some(12)), ("1..3 # skip all", Some(3)), ("1..x", None), ("2..3", None)];
     for (line, expected) in cases {
         assert_eq!(parse_plan(line), expected, "{line}");
     }
@@ -239,14 +166,7 @@ fn a_second_top_level_version_line_starts_a_new_document() {
     let items = parse(b"KTAP version 1\n1..2\nok 1 a\nKTAP version 1\n1..1\nok 1 b\n");
     assert_eq!(results(&items).len(), 2);
     // The first document was cut short: its plan said 2.
-    assert_eq!(
-        findings(&items),
-        [FindingKind::PlanMismatch {
-            depth: 0,
-            planned: 2,
-            seen: 1
-        }]
-    );
+    assert_eq!(findings(&items), [FindingKind::PlanMismatch { depth: 0, planned: 2, seen: 1 }]);
 }
 
 #[test]
@@ -259,9 +179,7 @@ fn results_before_any_version_line_are_flagged() {
 #[test]
 fn bail_out_is_a_finding() {
     let items = parse(b"KTAP version 1\n1..1\nBail out! no memory\n");
-    assert!(findings(&items).contains(&FindingKind::BailOut {
-        reason: "no memory".into()
-    }));
+    assert!(findings(&items).contains(&FindingKind::BailOut { reason: "no memory".into() }));
 }
 
 /// Arbitrary bytes never panic the parser (a small, deterministic sweep; the fuzz target

@@ -20,18 +20,11 @@ const VIRT_DEVICE_TREE: usize = 0x4000_0000;
 #[unsafe(no_mangle)]
 extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     traps::init();
-    let address = if device_tree != 0 {
-        device_tree
-    } else {
-        VIRT_DEVICE_TREE
-    };
+    let address = if device_tree != 0 { device_tree } else { VIRT_DEVICE_TREE };
     // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
     let tree = unsafe { devicetree::at(address) };
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
-    crate::kernel_main(BootInfo {
-        method: "EL1, device tree from QEMU",
-        cmdline,
-    })
+    crate::kernel_main(BootInfo { method: "EL1, device tree from QEMU", cmdline })
 }
 
 pub fn console_write(bytes: &[u8]) {
@@ -45,9 +38,7 @@ pub fn exit(code: ExitCode) -> ! {
 pub fn ticks() -> u64 {
     let count: u64;
     // SAFETY: reading CNTVCT_EL0 has no side effects; EL1 may always read it.
-    unsafe {
-        core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) count, options(nomem, nostack))
-    };
+    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) count, options(nomem, nostack)) };
     count
 }
 

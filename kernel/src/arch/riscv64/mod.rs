@@ -18,12 +18,11 @@ pub const NAME: &str = "riscv64";
 const UART_BASE: usize = 0x1000_0000;
 
 // SAFETY: the virt board's UART is at UART_BASE (paging off: physical addresses).
-static SERIAL: Mutex<Uart16550<MmioBackend>> = Mutex::new(
-    match unsafe { Uart16550::new_mmio_from_address(NonZeroUsize::new(UART_BASE).unwrap(), 1) } {
+static SERIAL: Mutex<Uart16550<MmioBackend>> =
+    Mutex::new(match unsafe { Uart16550::new_mmio_from_address(NonZeroUsize::new(UART_BASE).unwrap(), 1) } {
         Ok(uart) => uart,
         Err(_) => panic!("the virt UART address is valid"),
-    },
-);
+    });
 
 /// `/cpus/timebase-frequency` from the device tree (0: unknown).
 static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(0);
@@ -40,10 +39,7 @@ extern "C" fn riscv64_entry(_hart: usize, device_tree: usize) -> ! {
     if let Some(cpu) = tree.as_ref().and_then(|tree| tree.cpus().next()) {
         TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
     }
-    crate::kernel_main(BootInfo {
-        method: "S-mode under OpenSBI, device tree in a1",
-        cmdline,
-    })
+    crate::kernel_main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline })
 }
 
 pub fn console_write(bytes: &[u8]) {

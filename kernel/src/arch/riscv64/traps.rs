@@ -18,9 +18,7 @@ struct TrapFrame {
 
 pub fn init() {
     // SAFETY: `trap_entry` is 4-byte aligned (trap.S); direct mode uses the low bits as 0.
-    unsafe {
-        core::arch::asm!("csrw stvec, {}", in(reg) trap_entry as *const () as usize, options(nostack))
-    };
+    unsafe { core::arch::asm!("csrw stvec, {}", in(reg) trap_entry as *const () as usize, options(nostack)) };
 }
 
 /// Exception causes (scause with the interrupt bit clear) the kernel names.
@@ -53,11 +51,7 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
     }
     let pc = frame.sepc as usize;
     if cause >> 63 == 1 {
-        fatal::fault(Fault {
-            kind: "unexpected interrupt",
-            address: None,
-            pc,
-        });
+        fatal::fault(Fault { kind: "unexpected interrupt", address: None, pc });
     }
     if cause == 3 {
         println!("# breakpoint at pc {pc:#x}");
@@ -68,9 +62,5 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
         return;
     }
     let address = matches!(cause, 0 | 1 | 4 | 5 | 6 | 7 | 12 | 13 | 15).then_some(value as usize);
-    fatal::fault(Fault {
-        kind: cause_name(cause),
-        address,
-        pc,
-    })
+    fatal::fault(Fault { kind: cause_name(cause), address, pc })
 }

@@ -18,11 +18,10 @@ pub const NAME: &str = "x86_64";
 const COM1: u16 = 0x3f8;
 
 // SAFETY: COM1 is the standard PC serial port; only the console uses it.
-static SERIAL: Mutex<Uart16550<PioBackend>> =
-    Mutex::new(match unsafe { Uart16550::new_port(COM1) } {
-        Ok(uart) => uart,
-        Err(_) => panic!("COM1 is a valid port"),
-    });
+static SERIAL: Mutex<Uart16550<PioBackend>> = Mutex::new(match unsafe { Uart16550::new_port(COM1) } {
+    Ok(uart) => uart,
+    Err(_) => panic!("COM1 is a valid port"),
+});
 
 /// Rust entry from `boot.S`, in long mode on the boot stack.
 #[unsafe(no_mangle)]
@@ -32,10 +31,7 @@ extern "C" fn x86_64_entry(start_info: u32) -> ! {
     traps::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let cmdline = unsafe { pvh::cmdline(start_info as usize) };
-    crate::kernel_main(BootInfo {
-        method: "PVH, 64-bit long mode",
-        cmdline,
-    })
+    crate::kernel_main(BootInfo { method: "PVH, 64-bit long mode", cmdline })
 }
 
 pub fn console_write(bytes: &[u8]) {
@@ -44,9 +40,7 @@ pub fn console_write(bytes: &[u8]) {
 
 pub fn exit(code: ExitCode) -> ! {
     // SAFETY: writing the exit device ends QEMU; without the device the write is ignored.
-    unsafe {
-        Port::<u32>::new(isa_debug_exit::PORT).write(isa_debug_exit::BASE | u32::from(code.code()))
-    };
+    unsafe { Port::<u32>::new(isa_debug_exit::PORT).write(isa_debug_exit::BASE | u32::from(code.code())) };
     // Under TCG the exit device takes effect asynchronously: stop here until it does.
     loop {
         x86_64::instructions::interrupts::disable();

@@ -13,8 +13,7 @@ pub fn init() {
         idt.divide_error.set_handler_fn(divide_error);
         idt.breakpoint.set_handler_fn(breakpoint);
         idt.invalid_opcode.set_handler_fn(invalid_opcode);
-        idt.general_protection_fault
-            .set_handler_fn(general_protection);
+        idt.general_protection_fault.set_handler_fn(general_protection);
         idt.page_fault.set_handler_fn(page_fault);
         idt.double_fault.set_handler_fn(double_fault);
         idt
@@ -27,11 +26,7 @@ fn pc(frame: &InterruptStackFrame) -> usize {
 }
 
 extern "x86-interrupt" fn divide_error(frame: InterruptStackFrame) {
-    fatal::fault(Fault {
-        kind: "divide error",
-        address: None,
-        pc: pc(&frame),
-    })
+    fatal::fault(Fault { kind: "divide error", address: None, pc: pc(&frame) })
 }
 
 extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
@@ -39,34 +34,18 @@ extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 }
 
 extern "x86-interrupt" fn invalid_opcode(frame: InterruptStackFrame) {
-    fatal::fault(Fault {
-        kind: "invalid opcode",
-        address: None,
-        pc: pc(&frame),
-    })
+    fatal::fault(Fault { kind: "invalid opcode", address: None, pc: pc(&frame) })
 }
 
 extern "x86-interrupt" fn general_protection(frame: InterruptStackFrame, _error: u64) {
-    fatal::fault(Fault {
-        kind: "general protection fault",
-        address: None,
-        pc: pc(&frame),
-    })
+    fatal::fault(Fault { kind: "general protection fault", address: None, pc: pc(&frame) })
 }
 
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, _error: PageFaultErrorCode) {
     let address = Cr2::read_raw() as usize;
-    fatal::fault(Fault {
-        kind: "page fault",
-        address: Some(address),
-        pc: pc(&frame),
-    })
+    fatal::fault(Fault { kind: "page fault", address: Some(address), pc: pc(&frame) })
 }
 
 extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _error: u64) -> ! {
-    fatal::fault(Fault {
-        kind: "double fault",
-        address: None,
-        pc: pc(&frame),
-    })
+    fatal::fault(Fault { kind: "double fault", address: None, pc: pc(&frame) })
 }

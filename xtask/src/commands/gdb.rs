@@ -1,0 +1,186 @@
+//! `cargo xtask gdb`: boots the kernel (or one kernel test) paused under QEMU's GDB server
+//! on 127.0.0.1 and starts the debugger on it: symbols loaded, architecture set, connected,
+//! a breakpoint at the kernel's Rust entry (and at the test, and at every `--break`).
+
+use super::{BuildFlags, Context, QemuFlags, one_arch, parse_arch};
+use crate::arch::ArchSelection;
+use crate::build::{BuildOptions, build};
+use crate::debugger::{self, GdbStart};
+use crate::exit::KernelExit;
+use crate::process::{CtrlC, OwnedChild};
+use crate::qemu::{GdbServer, Launch, RunningQemu, shell_quote};
+use anyhow::{Result, bail};
+use kernel_abi::cmdline::{Filters, Request};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(clap::Args)]
+pub struct Gdb {
+    /// Architecture to debug [default: this machine's, else x86_64].
+    #[arg(long, value_parser = parse_arch)]
+    arch: Option<ArchSelection>,
+    /// Boot the test image running only this test (`tests::fmt_integers`), with a breakpoint
+    /// on its function.
+    #[arg(long, value_name = "NAME")]
+    test: Option<String>,
+    /// Also break at this symbol (repeatable).
+    #[arg(long = "break", value_name = "SYMBOL")]
+    breakpoints: Vec<String>,
+    /// Start QEMU paused and print how to attach (gdb, an editor); wait until QEMU exits or Ctrl-C.
+    #[arg(long)]
+    server_only: bool,
+    /// Port for QEMU's GDB server on 127.0.0.1 [default: a free one].
+    #[arg(long)]
+    port: Option<u16>,
+    /// The debugger [default: gdb-multiarch, or a gdb that supports the arch].
+    #[arg(long, value_name = "PATH")]
+    gdb: Option<PathBuf>,
+    /// Run gdb in batch mode with the commands in FILE.
+    #[arg(long, value_name = "FILE")]
+    batch: Option<PathBuf>,
+    /// Kernel command line (QEMU's `-append`), added to what `--test` needs.
+    #[arg(long, default_value = "")]
+    append: String,
+    #[command(flatten)]
+    build: BuildFlags,
+    #[command(flatten)]
+    qemu: QemuFlags,
+    /// Extra arguments for gdb (e.g. `-ex 'info registers'`).
+    #[arg(last = true)]
+    gdb_args: Vec<String>,
+}
+
+impl Gdb {
+    pub fn run(self, context: &Context) -> Result<ExitCode> {
+        // In a debugging session Ctrl-C interrupts the target, in gdb; QEMU lives on.
+        let ctrl_c = if self.server_only { CtrlC::EndsTheRun } else { CtrlC::BelongsToTheDebugger };
+        crate::process::install_signal_handlers(ctrl_c)?;
+        let arch = one_arch(context, self.arch.clone(), "gdb")?;
+        let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
+        let qemu_binary = self.qemu.qemu_binary(&arch)?;
+        let gdb = match debugger::find(&arch, self.gdb.as_deref(), allow_install) {
+            Ok(gdb) => gdb,
+            // The server needs no debugger here: name the usual one in the instructions.
+            Err(_) if self.server_only => PathBuf::from("gdb-multiarch"),
+            Err(error) => return Err(error),
+        };
+        let mut features = self.build.features.clone();
+        if self.test.is_some() {
+            features.push("ktest".into());
+        }
+        let options = BuildOptions { release: self.build.release, features };
+        let image = build(&context.workspace, std::slice::from_ref(&arch), &options, true)?.remove(0);
+
+        let mut breakpoints = vec![debugger::ENTRY_SYMBOL.to_string()];
+        if let Some(test) = &self.test {
+            let symbol = debugger::test_symbol(test);
+            if !debugger::has_function(&image.path, &symbol)? {
+                bail!(
+                    "no test `{test}` in the {arch} test image (no function `{symbol}`); `cargo xtask test --list` lists them"
+                );
+            }
+            breakpoints.push(symbol);
+        }
+        breakpoints.extend(self.breakpoints.iter().cloned());
+
+        let port = match self.port {
+            Some(port) => debugger::check_port(port).map(|()| port)?,
+            None => debugger::free_port()?,
+        };
+        let launch = Launch {
+            arch: &arch,
+            binary: qemu_binary,
+            kernel: &image.path,
+            cmdline: self.cmdline()?,
+            machine: self.qemu.machine.as_deref(),
+            gdb: Some(GdbServer { port, paused: true }),
+            extra_args: &[],
+        };
+        eprintln!("$ {}", launch.display());
+        let mut qemu = RunningQemu::start(&launch)?;
+        let lines = qemu.take_lines();
+        std::thread::spawn(move || {
+            for line in lines {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&line.bytes).and_then(|()| out.write_all(b"\n"));
+            }
+        });
+
+        if self.server_only {
+            print_attach_instructions(&gdb, &image.path, port);
+            let status = qemu.wait()?;
+            if let Some(signal) = crate::process::interrupted() {
+                return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+            }
+            eprintln!("{arch}: {}", arch.exit_protocol.decode(status));
+            return Ok(ExitCode::SUCCESS);
+        }
+
+        let start = GdbStart {
+            elf: &image.path,
+            arch: &arch,
+            port,
+            breakpoints,
+            batch: self.batch.as_deref(),
+            extra: &self.gdb_args,
+        };
+        let args = start.args();
+        eprintln!(
+            "$ {}",
+            std::iter::once(gdb.display().to_string())
+                .chain(args.iter().cloned())
+                .map(|w| shell_quote(&w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut debugger = OwnedChild::spawn_in_foreground(Command::new(&gdb).args(&args))?;
+        let gdb_status = debugger.wait()?;
+        // The debugger is gone: QEMU goes too. If the kernel ended the session (gdb in batch
+        // mode reports x86's exit device as a lost connection), its exit code is ours.
+        match qemu.try_wait()? {
+            Some(status) => {
+                let exit = arch.exit_protocol.decode(status);
+                eprintln!("{arch}: {exit}");
+                if let KernelExit::Kernel(code) = exit {
+                    return Ok(ExitCode::from(code.code()));
+                }
+            }
+            None => {
+                qemu.kill()?;
+                eprintln!("{arch}: the debugger exited; QEMU was ended");
+            }
+        }
+        Ok(ExitCode::from(gdb_status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
+    }
+
+    fn cmdline(&self) -> Result<String> {
+        let mut words = Vec::new();
+        if let Some(test) = &self.test {
+            let mut filters = Filters::default();
+            filters.push(test).map_err(|error| anyhow::anyhow!("--test `{test}`: {error}"))?;
+            let request = Request { run_tests: true, exact: true, filters, boot: 1, ..Request::default() };
+            let mut line = String::new();
+            request.write_to(&mut line).expect("writing to a String cannot fail");
+            words.push(line);
+        }
+        if !self.append.is_empty() {
+            words.push(self.append.clone());
+        }
+        Ok(words.join(" "))
+    }
+}
+
+/// `--server-only`: the port, the debugger command, and what an editor's debug
+/// configuration needs.
+fn print_attach_instructions(gdb: &Path, elf: &Path, port: u16) {
+    let elf_text = elf.display();
+    println!("QEMU is paused with its GDB server on 127.0.0.1:{port}. Attach with:");
+    println!("    {} -q {} -ex 'target remote 127.0.0.1:{port}'", gdb.display(), shell_quote(&elf_text.to_string()));
+    println!("An editor's debug configuration (VS Code, cppdbg):");
+    println!("    \"program\": \"{elf_text}\",");
+    println!("    \"miDebuggerPath\": \"{}\",", gdb.display());
+    println!("    \"miDebuggerServerAddress\": \"127.0.0.1:{port}\",");
+    println!("Waiting until QEMU exits (Ctrl-C ends it).");
+    let _ = std::io::stdout().flush();
+}

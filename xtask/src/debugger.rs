@@ -1,0 +1,163 @@
+//! The debugger: a gdb that supports the arch, a free loopback port for QEMU's GDB server,
+//! the gdb command line, and the kernel's symbols.
+
+use crate::arch::Arch;
+use crate::tools;
+use anyhow::{Context, Result, bail};
+use object::{Object, ObjectSymbol};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where the harness sets its entry breakpoint: the kernel's arch-independent Rust entry,
+/// unmangled on every arch.
+pub const ENTRY_SYMBOL: &str = "kernel_main";
+/// The kernel crate's name: test names are module paths without it.
+const KERNEL_CRATE: &str = "kernel";
+
+/// The debugger to use: `explicit` if given, else `gdb-multiarch`, else a `gdb` that
+/// supports `arch`; installed (or its install command named) if there is none.
+pub fn find(arch: &Arch, explicit: Option<&Path>, allow_install: bool) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        let found = tools::find_on_path(&path.to_string_lossy())
+            .with_context(|| format!("`--gdb {}`: no such program", path.display()))?;
+        if !supports(&found, arch) {
+            bail!(
+                "`--gdb {}` does not support `{}` (gdb architecture `{}`)",
+                path.display(),
+                arch,
+                arch.gdb_architecture
+            );
+        }
+        return Ok(found);
+    }
+    for candidate in ["gdb-multiarch", "gdb"] {
+        if let Some(found) = tools::find_on_path(candidate).filter(|found| supports(found, arch)) {
+            return Ok(found);
+        }
+    }
+    tools::require("gdb-multiarch", &tools::gdb_packages(), allow_install)
+}
+
+/// Whether `gdb` accepts `set architecture` for `arch`.
+fn supports(gdb: &Path, arch: &Arch) -> bool {
+    Command::new(gdb)
+        .args(["-nx", "-batch", "-ex", &format!("set architecture {}", arch.gdb_architecture)])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|output| output.status.success() && output.stderr.is_empty())
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it).
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Fails, naming the port, if `port` on 127.0.0.1 is taken.
+pub fn check_port(port: u16) -> Result<()> {
+    TcpListener::bind(("127.0.0.1", port))
+        .map(drop)
+        .with_context(|| format!("port {port} on 127.0.0.1 is taken (--port)"))
+}
+
+/// The symbol of a kernel test's function, as gdb names it.
+pub fn test_symbol(test_name: &str) -> String {
+    format!("{KERNEL_CRATE}::{test_name}")
+}
+
+/// Whether the ELF defines a function that demangles to `symbol` (hash suffix ignored).
+pub fn has_function(elf: &Path, symbol: &str) -> Result<bool> {
+    let data = std::fs::read(elf).with_context(|| format!("cannot read `{}`", elf.display()))?;
+    let file = object::File::parse(&*data).with_context(|| format!("`{}` is not an ELF file", elf.display()))?;
+    Ok(file
+        .symbols()
+        .any(|candidate| candidate.name().is_ok_and(|name| format!("{:#}", rustc_demangle::demangle(name)) == symbol)))
+}
+
+/// What gdb is asked to do on start.
+pub struct GdbStart<'a> {
+    pub elf: &'a Path,
+    pub arch: &'a Arch,
+    pub port: u16,
+    pub breakpoints: Vec<String>,
+    pub batch: Option<&'a Path>,
+    pub extra: &'a [String],
+}
+
+impl GdbStart<'_> {
+    /// gdb's arguments: the symbols, the architecture, the connection, the breakpoints.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec!["-q".to_string(), self.elf.display().to_string()];
+        let mut command = |text: String| args.extend(["-ex".to_string(), text]);
+        command(format!("set architecture {}", self.arch.gdb_architecture));
+        command(format!("target remote 127.0.0.1:{}", self.port));
+        for breakpoint in &self.breakpoints {
+            // Hardware breakpoints: on x86_64 they also hold across the switch from the
+            // 32-bit PVH entry to long mode, and QEMU offers them on every arch.
+            command(format!("hbreak {breakpoint}"));
+        }
+        if let Some(batch) = self.batch {
+            args.extend(["-batch".to_string(), "-x".to_string(), batch.display().to_string()]);
+        }
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+}
+
+/// A gdb script that attaches to a kernel stopped by `--debug-failures` and selects the
+/// failed test's frame; detaching lets the kernel go on (the run resumes after the test).
+pub fn debug_failure_script(port: u16, test_name: &str) -> String {
+    let hold = kernel_abi::ktap::DEBUG_HOLD_FLAG;
+    format!(
+        "target remote 127.0.0.1:{port}\n\
+         define hook-detach\n  set language c\n  set var *(unsigned char *)&{hold} = 0\n  set language auto\nend\n\
+         frame function {}\n",
+        test_symbol(test_name)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arches;
+    use crate::workspace::Workspace;
+
+    #[test]
+    fn gdb_gets_symbols_architecture_loopback_connection_and_hardware_breakpoints() {
+        let arches = Arches::load(&Workspace::locate()).unwrap();
+        let arch = arches.find("riscv64").unwrap();
+        let extra = vec!["-ex".to_string(), "bt".to_string()];
+        let start = GdbStart {
+            elf: Path::new("/k.elf"),
+            arch,
+            port: 1234,
+            breakpoints: vec![ENTRY_SYMBOL.into(), "kernel::tests::fmt_integers".into()],
+            batch: Some(Path::new("/s.gdb")),
+            extra: &extra,
+        };
+        assert_eq!(
+            start.args().join(" "),
+            "-q /k.elf -ex set architecture riscv:rv64 -ex target remote 127.0.0.1:1234 \
+             -ex hbreak kernel_main -ex hbreak kernel::tests::fmt_integers -batch -x /s.gdb -ex bt"
+        );
+    }
+
+    #[test]
+    fn a_taken_port_is_named() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let error = check_port(port).unwrap_err().to_string();
+        assert_eq!(error, format!("port {port} on 127.0.0.1 is taken (--port)"));
+        drop(listener);
+        assert!(check_port(free_port().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn the_debug_failure_script_releases_the_kernel_on_detach() {
+        let script = debug_failure_script(4000, "selftest::assertion_fails");
+        assert!(script.starts_with("target remote 127.0.0.1:4000\n"));
+        assert!(script.contains("define hook-detach") && script.contains("&KTEST_DEBUG_HOLD = 0"));
+        assert!(script.ends_with("frame function kernel::selftest::assertion_fails\n"));
+    }
+}
