@@ -76,10 +76,10 @@ impl OwnedChild {
 
     /// Its exit status if it has exited, without waiting.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        if self.status.is_none() {
-            if let Some(status) = self.child.try_wait()? {
-                self.reaped(status);
-            }
+        if self.status.is_none()
+            && let Some(status) = self.child.try_wait()?
+        {
+            self.reaped(status);
         }
         Ok(self.status)
     }

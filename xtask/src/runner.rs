@@ -174,13 +174,14 @@ fn boot_once(
             QemuNext::Line(line) => {
                 log.write_all(&line.bytes)?;
                 log.write_all(b"\n")?;
-                if let (Some(debug), Some(gdb)) = (&options.debug_failures, launch.gdb) {
-                    if let Some(test) = line.text().strip_prefix(kernel_abi::ktap::DEBUG_STOP) {
-                        log.flush()?;
-                        deadline = None;
-                        let command = attach_command(debug, launch, gdb.port, test.trim())?;
-                        send(Progress::DebugStop { test: test.trim().to_string(), command });
-                    }
+                let text = line.text();
+                if let (Some(debug), Some(gdb)) = (&options.debug_failures, launch.gdb)
+                    && let Some(test) = text.strip_prefix(kernel_abi::ktap::DEBUG_STOP)
+                {
+                    log.flush()?;
+                    deadline = None;
+                    let command = attach_command(debug, launch, gdb.port, test.trim())?;
+                    send(Progress::DebugStop { test: test.trim().to_string(), command });
                 }
                 for event in session.line(&line) {
                     match &event {
