@@ -9,7 +9,7 @@ use xtask::session::{self, BootEnd};
 
 fuzz_target!(|data: &[u8]| {
     // The replay path covers the parser, the session and the harness markers.
-    let _ = session::replay(data);
+    let _ = session::replay(data, None);
 
     // The live path: arbitrary chunking, then a boot ending.
     let mut splitter = LineSplitter::default();

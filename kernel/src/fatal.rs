@@ -12,13 +12,17 @@ use core::sync::atomic::{AtomicBool, Ordering};
 static ENDING: AtomicBool = AtomicBool::new(false);
 
 /// A CPU exception the kernel cannot return from.
-pub struct Fault {
+pub struct Fault<'r> {
     /// What the CPU reported, e.g. "page fault", "undefined instruction".
     pub kind: &'static str,
     /// The address that faulted, when the CPU reports one.
     pub address: Option<usize>,
     /// The program counter of the faulting instruction.
     pub pc: usize,
+    /// The interrupted code's frame pointer: where its backtrace starts.
+    pub frame_pointer: usize,
+    /// The CPU state the trap saw, by register name.
+    pub registers: &'r [(&'static str, u64)],
 }
 
 #[panic_handler]
@@ -34,12 +38,13 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         }
     }
     diagnostic.finish();
+    crate::backtrace::print_from(arch::frame_pointer());
     ktest::end_running_test(ktest::Crash::Panic(info));
     arch::exit(ExitCode::Panic)
 }
 
 /// Called by the arch's trap handler for an exception it cannot return from.
-pub fn fault(fault: Fault) -> ! {
+pub fn fault(fault: Fault<'_>) -> ! {
     begin_ending();
     let mut diagnostic = console::Diagnostic::new();
     let _ = write!(diagnostic, "fault: {}", fault.kind);
@@ -48,6 +53,14 @@ pub fn fault(fault: Fault) -> ! {
     }
     let _ = write!(diagnostic, ", pc {:#x}", fault.pc);
     diagnostic.finish();
+    for row in fault.registers.chunks(4) {
+        print!("{}", kernel_abi::ktap::REGISTERS);
+        for (name, value) in row {
+            print!("{name}={value:#x} ");
+        }
+        println!();
+    }
+    crate::backtrace::print_from(fault.frame_pointer);
     ktest::end_running_test(ktest::Crash::Fault);
     arch::exit(ExitCode::Panic)
 }

@@ -26,6 +26,8 @@ mod console;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+mod backtrace;
+#[cfg(target_os = "none")]
 mod fatal;
 #[cfg(target_os = "none")]
 mod heap;

@@ -36,3 +36,27 @@ fn should_panic_but_does_not() {}
 fn zz_after_all() {
     assert_eq!(core::hint::black_box(2) + 2, 4);
 }
+
+/// Panics three calls deep: the report must name `backtrace_outer`, `backtrace_middle` and
+/// `backtrace_inner`, innermost first.
+#[ktest]
+fn backtrace_three_deep() {
+    backtrace_outer(core::hint::black_box(3));
+}
+
+#[inline(never)]
+fn backtrace_outer(depth: u32) {
+    backtrace_middle(depth - 1);
+    core::hint::black_box(depth);
+}
+
+#[inline(never)]
+fn backtrace_middle(depth: u32) {
+    backtrace_inner(depth - 1);
+    core::hint::black_box(depth);
+}
+
+#[inline(never)]
+fn backtrace_inner(depth: u32) {
+    panic!("deliberate panic {depth} calls down");
+}

@@ -93,8 +93,9 @@ fn filters_select_tests_inside_the_kernel() {
 }
 
 /// The self-tests' exact expected verdicts: (name, event, reason).
-const SELFTEST_VERDICTS: [(&str, &str, &str); 6] = [
+const SELFTEST_VERDICTS: [(&str, &str, &str); 7] = [
     ("selftest::assertion_fails", "failed", "panic"),
+    ("selftest::backtrace_three_deep", "failed", "panic"),
     ("selftest::cpu_exception", "failed", "fault"),
     ("selftest::hangs_forever", "failed", "timeout"),
     ("selftest::should_panic_and_does", "ok", ""),
@@ -136,9 +137,35 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
         assert!(message.contains("kernel/src/selftest.rs:") && message.contains("off by one"), "{message}");
         assert!(message.contains("left: 41") && message.contains("right: 42"), "the whole panic message: {message}");
     }
+    // Each arch names its CPU exception, and symbolizes the faulting pc.
+    let fault_kinds =
+        [("x86_64", "invalid opcode"), ("aarch64", "undefined instruction"), ("riscv64", "illegal instruction")];
     for event in finished("selftest::cpu_exception") {
         let message = event["message"].as_str().unwrap();
-        assert!(message.starts_with("fault: ") && message.contains(", pc 0x"), "{message}");
+        let arch = event["arch"].as_str().unwrap();
+        let kind = fault_kinds.iter().find(|(name, _)| *name == arch).unwrap().1;
+        assert!(message.starts_with(&format!("fault: {kind}, pc 0x")), "{arch}: {message}");
+        let backtrace = event["backtrace"].as_array().unwrap();
+        assert!(backtrace[0].as_str().unwrap().starts_with("kernel::arch::"), "{arch}: {backtrace:?}");
+        assert!(
+            backtrace[1].as_str().unwrap().starts_with("kernel::selftest::cpu_exception at kernel/src/selftest.rs:")
+        );
+    }
+    // A panic three calls deep: the three functions, innermost first, then the test.
+    for event in finished("selftest::backtrace_three_deep") {
+        let frames: Vec<&str> = event["backtrace"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        let names: Vec<&str> = frames.iter().take(4).map(|frame| frame.split(" at ").next().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "kernel::selftest::backtrace_inner",
+                "kernel::selftest::backtrace_middle",
+                "kernel::selftest::backtrace_outer",
+                "kernel::selftest::backtrace_three_deep"
+            ],
+            "{}: {frames:#?}",
+            event["arch"]
+        );
     }
 
     // JUnit: one suite per arch, failures where JSON has them.
@@ -155,7 +182,7 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
             .collect();
         let expected: Vec<_> = SELFTEST_VERDICTS.iter().filter(|v| v.1 == "failed").map(|v| v.0.to_string()).collect();
         assert_eq!(failed, expected, "{arch}");
-        assert_eq!(suite.attribute("failures"), Some("4"), "{arch}");
+        assert_eq!(suite.attribute("failures"), Some("5"), "{arch}");
     }
 
     // `report` on the saved logs gives the same verdicts and the same exit status.

@@ -14,6 +14,7 @@ pub mod report;
 pub mod runner;
 pub mod serial;
 pub mod session;
+pub mod symbolize;
 #[cfg(test)]
 mod testutil;
 pub mod tools;

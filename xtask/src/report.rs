@@ -155,6 +155,12 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
             if let Some(message) = &outcome.message {
                 writeln!(out, "    {message}")?;
             }
+            if !outcome.backtrace.is_empty() {
+                writeln!(out, "    backtrace (innermost first):")?;
+                for (index, frame) in outcome.backtrace.iter().enumerate() {
+                    writeln!(out, "      {index:>2}: {frame}")?;
+                }
+            }
             if !outcome.excerpt.is_empty() {
                 writeln!(out, "    last serial lines (boot {}):", outcome.boot)?;
                 for line in &outcome.excerpt {
@@ -286,6 +292,7 @@ pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
         value["reason"] = json!(reason.as_str());
         value["message"] = json!(outcome.message.clone().unwrap_or_default());
         value["stdout"] = json!(outcome.diagnostics.join("\n"));
+        value["backtrace"] = json!(outcome.backtrace);
     }
     if let Status::Ignored(reason) = &outcome.status {
         value["message"] = json!(reason);
@@ -356,8 +363,9 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
                     status.set_type(reason.as_str());
                     status.set_message(outcome.message.clone().unwrap_or_else(|| format!("{} failed", outcome.name)));
                     status.set_description(format!(
-                        "{}\n\nserial log: {}\nlast serial lines (boot {}):\n{}",
+                        "{}\n\nbacktrace:\n{}\n\nserial log: {}\nlast serial lines (boot {}):\n{}",
                         outcome.diagnostics.join("\n"),
+                        outcome.backtrace.join("\n"),
                         run.log.display(),
                         outcome.boot,
                         outcome.excerpt.join("\n")
@@ -427,10 +435,10 @@ mod tests {
             crate::workspace::Workspace::locate().root().join("tests/fixtures/ktap/harness-multi-boot.log"),
         )
         .unwrap();
-        let original = session::replay(&log);
+        let original = session::replay(&log, None);
         let merged = merged_ktap(&original.outcomes);
         assert!(merged.starts_with("KTAP version 1\n1..4\n"), "{merged}");
-        let replayed = session::replay(merged.as_bytes());
+        let replayed = session::replay(merged.as_bytes(), None);
         let verdicts =
             |s: &session::Session| s.outcomes.iter().map(|o| (o.name.clone(), o.status.clone())).collect::<Vec<_>>();
         assert_eq!(verdicts(&replayed), verdicts(&original));

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub extra_qemu_args: Vec<String>,
     /// `--debug-failures`: a failed test stops the kernel for this debugger.
     pub debug_failures: Option<DebugFailures>,
+    /// Backtraces show source paths relative to this (the repository root).
+    pub source_root: PathBuf,
 }
 
 /// How `--debug-failures` lets a person attach to a stopped kernel.
@@ -110,7 +112,8 @@ pub fn run_arch(
         .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
     let mut log = std::io::BufWriter::new(file);
     let started = Instant::now();
-    let mut session = Session::new();
+    let mut session =
+        Session::new().with_symbolizer(crate::symbolize::Symbolizer::new(target.image, &options.source_root));
     let mut after: Option<String> = None;
     let mut boot = 0;
     loop {
@@ -294,6 +297,7 @@ mod tests {
             machine: None,
             extra_qemu_args: Vec::new(),
             debug_failures: None,
+            source_root: PathBuf::from("/"),
         }
     }
 

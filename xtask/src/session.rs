@@ -9,6 +9,7 @@
 use crate::exit::KernelExit;
 use crate::ktap::{self, Directive, Item};
 use crate::serial::Line;
+use crate::symbolize::{self, Symbolizer};
 use kernel_abi::{ExitCode, ktap as conventions};
 use std::collections::VecDeque;
 use std::fmt;
@@ -66,6 +67,9 @@ pub struct Outcome {
     pub diagnostics: Vec<String>,
     /// The serial lines before the failure (failures only).
     pub excerpt: Vec<String>,
+    /// The call chain of a failure, innermost first: symbolized when the session has the
+    /// kernel's ELF, else the raw addresses.
+    pub backtrace: Vec<String>,
     pub boot: u32,
 }
 
@@ -138,6 +142,7 @@ pub struct Session {
     results_this_boot: u64,
     last_result_this_boot: Option<String>,
     recent_lines: VecDeque<String>,
+    symbolizer: Option<Symbolizer>,
 }
 
 impl Default for Session {
@@ -159,7 +164,14 @@ impl Session {
             results_this_boot: 0,
             last_result_this_boot: None,
             recent_lines: VecDeque::new(),
+            symbolizer: None,
         }
+    }
+
+    /// Failures' backtraces will be symbolized with `symbolizer` (the kernel's ELF).
+    pub fn with_symbolizer(mut self, symbolizer: Option<Symbolizer>) -> Session {
+        self.symbolizer = symbolizer;
+        self
     }
 
     pub fn boot(&self) -> u32 {
@@ -312,6 +324,7 @@ impl Session {
                     .cloned()
             })
         });
+        let backtrace = if failed { self.backtrace(&diagnostics) } else { Vec::new() };
         let outcome = Outcome {
             name,
             status,
@@ -319,10 +332,23 @@ impl Session {
             message,
             diagnostics,
             excerpt: if failed { self.recent_lines() } else { Vec::new() },
+            backtrace,
             boot: self.boot,
         };
         self.outcomes.push(outcome.clone());
         events.push(Event::Finished(outcome));
+    }
+
+    /// The failure's call chain from its `backtrace:` (and `fault: ..., pc`) diagnostics.
+    fn backtrace(&self, diagnostics: &[String]) -> Vec<String> {
+        let Some(addresses) = diagnostics.iter().find_map(|line| symbolize::parse_backtrace(line)) else {
+            return Vec::new();
+        };
+        let pc = diagnostics.iter().find_map(|line| symbolize::parse_fault_pc(line));
+        match &self.symbolizer {
+            Some(symbolizer) => symbolizer.backtrace(pc, &addresses),
+            None => pc.into_iter().chain(addresses).map(|address| format!("{address:#x}")).collect(),
+        }
     }
 
     fn fail_running(&mut self, running: Running, default: Reason, message: Option<String>, events: &mut Vec<Event>) {
@@ -464,7 +490,14 @@ fn failure_message_in(diagnostics: &[String]) -> Option<String> {
 /// A diagnostic the kernel's runner writes itself (not part of a panic message).
 fn is_convention(line: &str) -> bool {
     let marked = format!("# {line}");
-    let prefixes = [conventions::START, conventions::DURATION_NS, conventions::PANICKED_AT, conventions::FAULT];
+    let prefixes = [
+        conventions::START,
+        conventions::DURATION_NS,
+        conventions::PANICKED_AT,
+        conventions::FAULT,
+        conventions::BACKTRACE,
+        conventions::REGISTERS,
+    ];
     prefixes.iter().any(|prefix| marked.starts_with(prefix))
         || ["test did not panic", "panic message did not contain", "expected a panic"]
             .iter()
@@ -502,6 +535,13 @@ fn harness_statement(line: &str) -> Option<(Reason, &str)> {
         let message = rest.strip_prefix(reason.as_str())?.strip_prefix(": ")?;
         Some((reason, &line[line.len() - message.len()..]))
     })
+}
+
+/// The `-kernel PATH` of a QEMU command line as the markers record it.
+fn kernel_path(command: &str) -> Option<&str> {
+    let mut words = command.split_whitespace();
+    words.find(|word| *word == "-kernel")?;
+    words.next().map(|path| path.trim_matches('\''))
 }
 
 /// A harness marker line: the start or the end of a boot.
@@ -562,8 +602,9 @@ impl Marker {
 mod tests;
 
 /// Replays a saved serial log (with or without harness markers) through a fresh session:
-/// the verdicts `cargo xtask report` prints.
-pub fn replay(bytes: &[u8]) -> Session {
+/// the verdicts `cargo xtask report` prints. With `source_root`, backtraces are symbolized
+/// from the kernel image the log's boot markers name, if it is still there.
+pub fn replay(bytes: &[u8], source_root: Option<&std::path::Path>) -> Session {
     let mut session = Session::new();
     let mut splitter = crate::serial::LineSplitter::default();
     let mut lines = splitter.push(bytes);
@@ -571,7 +612,10 @@ pub fn replay(bytes: &[u8]) -> Session {
     let mut boot_open = false;
     for line in &lines {
         match Marker::parse(&line.text()) {
-            Some(Marker::BootStarted { boot, .. }) => {
+            Some(Marker::BootStarted { boot, command }) => {
+                if let (None, Some(root), Some(kernel)) = (&session.symbolizer, source_root, kernel_path(&command)) {
+                    session.symbolizer = Symbolizer::new(std::path::Path::new(kernel), root);
+                }
                 if boot_open {
                     session.end_boot(BootEnd::StreamEnded);
                 }

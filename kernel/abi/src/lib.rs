@@ -69,6 +69,10 @@ pub mod ktap {
     pub const PANICKED_AT: &str = "# panicked at ";
     /// `# fault: KIND at ADDRESS, pc PC`: a CPU exception ended the test.
     pub const FAULT: &str = "# fault: ";
+    /// `# backtrace: 0x... 0x...`: return addresses of the call chain, innermost first.
+    pub const BACKTRACE: &str = "# backtrace:";
+    /// `# registers: NAME=0x... ...`: the CPU state at a fault.
+    pub const REGISTERS: &str = "# registers: ";
     /// `# test: NAME`, one per test, answering `ktest.list`.
     pub const LISTED: &str = "# test: ";
     /// `# debug: stopped NAME`: with `ktest.debug`, the kernel stopped in `ktest_debug_stop`

@@ -12,6 +12,8 @@
 //! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
 //! | `ticks()` / `ticks_per_second()` | the arch's free-running counter and its frequency, if known |
 //! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
+//! | `frame_pointer()` | the current frame pointer |
+//! | `frame_record(fp, stack)` | the caller's frame pointer and the return address of the frame at `fp` |
 //!
 //! Each arch's boot code ends by calling `crate::kernel_main` with a `BootInfo`.
 
@@ -33,4 +35,4 @@ cfg_if::cfg_if! {
     }
 }
 
-pub use imp::{NAME, console_write, exit, ticks, ticks_per_second, undefined_instruction};
+pub use imp::{NAME, console_write, exit, frame_pointer, frame_record, ticks, ticks_per_second, undefined_instruction};

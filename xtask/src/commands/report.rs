@@ -23,12 +23,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn run(self, _context: &Context) -> Result<ExitCode> {
+    pub fn run(self, context: &Context) -> Result<ExitCode> {
         let mut reporter = report::reporter(self.format);
         let mut runs = Vec::new();
         for path in &self.logs {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read the log `{}`", path.display()))?;
-            let session = session::replay(&bytes);
+            let session = session::replay(&bytes, Some(context.workspace.root()));
             // `x86_64.serial.log` is x86_64's log; any other name stands for itself.
             let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let arch = file_name.strip_suffix(".serial.log").unwrap_or(&file_name).to_string();

@@ -83,6 +83,7 @@ impl Test {
             machine: self.qemu.machine.clone(),
             extra_qemu_args: self.qemu_args.clone(),
             debug_failures: None,
+            source_root: context.workspace.root().to_path_buf(),
         };
         if self.list {
             return list(&targets, &run_options);

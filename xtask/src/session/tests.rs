@@ -122,7 +122,7 @@ fn announcements_carry_the_test_timeout() {
 
 #[test]
 fn flat_fixture_attaches_a_trailing_panic_to_the_failed_test() {
-    let session = replay(&fixture("flat.log"));
+    let session = replay(&fixture("flat.log"), None);
     assert_eq!(
         verdicts(&session),
         [
@@ -138,7 +138,7 @@ fn flat_fixture_attaches_a_trailing_panic_to_the_failed_test() {
 
 #[test]
 fn nested_fixture_counts_leaf_tests_only() {
-    let session = replay(&fixture("nested.log"));
+    let session = replay(&fixture("nested.log"), None);
     let names: Vec<_> = session.outcomes.iter().map(|outcome| outcome.name.as_str()).collect();
     assert_eq!(names, ["heap::alloc_small", "heap::alloc_aligned", "traps::breakpoint", "traps::page_fault"]);
     assert_eq!(session.outcomes[3].status, Status::Failed(Reason::Fault));
@@ -146,7 +146,7 @@ fn nested_fixture_counts_leaf_tests_only() {
 
 #[test]
 fn truncated_fixture_reports_the_cut_test_as_crashed() {
-    let session = replay(&fixture("noisy-truncated.log"));
+    let session = replay(&fixture("noisy-truncated.log"), None);
     assert_eq!(
         verdicts(&session),
         [
@@ -159,7 +159,7 @@ fn truncated_fixture_reports_the_cut_test_as_crashed() {
 
 #[test]
 fn harness_log_replays_every_boot_with_its_ending() {
-    let session = replay(&fixture("harness-multi-boot.log"));
+    let session = replay(&fixture("harness-multi-boot.log"), None);
     assert_eq!(
         verdicts(&session),
         [

@@ -53,3 +53,17 @@ pub fn undefined_instruction() -> ! {
     // SAFETY: UDF raises an undefined-instruction exception, reported as a fatal fault.
     unsafe { core::arch::asm!("udf #0", options(noreturn)) }
 }
+
+/// The current frame pointer (x29).
+#[inline(always)]
+pub fn frame_pointer() -> usize {
+    let frame_pointer: usize;
+    // SAFETY: reading a register has no side effects.
+    unsafe { core::arch::asm!("mov {}, x29", out(reg) frame_pointer, options(nomem, nostack, preserves_flags)) };
+    frame_pointer
+}
+
+/// AArch64 frame record: `[x29]` = the caller's x29, `[x29 + 8]` = x30 (the return address).
+pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
+    crate::backtrace::read_record(frame_pointer, stack)
+}

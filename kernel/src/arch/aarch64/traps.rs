@@ -24,6 +24,11 @@ pub fn init() {
     }
 }
 
+const GENERAL_REGISTERS: [&str; 31] = [
+    "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+    "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30",
+];
+
 /// Exception classes (ESR_EL1.EC) the kernel names.
 fn class_name(class: u64) -> &'static str {
     match class {
@@ -64,5 +69,13 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         0x21 | 0x22 | 0x25 => Some(fault_address as usize),
         _ => None,
     };
-    fatal::fault(Fault { kind, address, pc })
+    let mut registers = [("", 0u64); 34];
+    for (index, value) in frame.x.iter().enumerate() {
+        registers[index] = (GENERAL_REGISTERS[index], *value);
+    }
+    registers[31] = ("elr", frame.elr);
+    registers[32] = ("spsr", frame.spsr);
+    registers[33] = ("esr", syndrome);
+    let frame_pointer = frame.x[29] as usize;
+    fatal::fault(Fault { kind, address, pc, frame_pointer, registers: &registers })
 }

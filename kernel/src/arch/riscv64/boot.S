@@ -28,5 +28,6 @@ _start:
 
 .section .bss.boot_stack, "aw", @nobits
 .balign 16
-boot_stack: .skip 256 * 1024
+.global boot_stack_bottom, boot_stack_top
+boot_stack_bottom: .skip 256 * 1024
 boot_stack_top:

@@ -65,3 +65,18 @@ pub fn undefined_instruction() -> ! {
     // SAFETY: UNIMP raises an illegal-instruction exception, reported as a fatal fault.
     unsafe { core::arch::asm!("unimp", options(noreturn)) }
 }
+
+/// The current frame pointer (s0).
+#[inline(always)]
+pub fn frame_pointer() -> usize {
+    let frame_pointer: usize;
+    // SAFETY: reading a register has no side effects.
+    unsafe { core::arch::asm!("mv {}, s0", out(reg) frame_pointer, options(nomem, nostack, preserves_flags)) };
+    frame_pointer
+}
+
+/// RISC-V frame record, below the frame pointer: `[s0 - 16]` = the caller's s0,
+/// `[s0 - 8]` = ra (the return address).
+pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
+    crate::backtrace::read_record(frame_pointer.checked_sub(16)?, stack)
+}

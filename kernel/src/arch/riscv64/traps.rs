@@ -51,7 +51,7 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
     }
     let pc = frame.sepc as usize;
     if cause >> 63 == 1 {
-        fatal::fault(Fault { kind: "unexpected interrupt", address: None, pc });
+        fatal_with_registers(frame, "unexpected interrupt", None, cause, value);
     }
     if cause == 3 {
         println!("# breakpoint at pc {pc:#x}");
@@ -62,5 +62,23 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
         return;
     }
     let address = matches!(cause, 0 | 1 | 4 | 5 | 6 | 7 | 12 | 13 | 15).then_some(value as usize);
-    fatal::fault(Fault { kind: cause_name(cause), address, pc })
+    fatal_with_registers(frame, cause_name(cause), address, cause, value)
+}
+
+const REGISTER_NAMES: [&str; 32] = [
+    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2",
+    "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+];
+
+fn fatal_with_registers(frame: &TrapFrame, kind: &'static str, address: Option<usize>, cause: u64, value: u64) -> ! {
+    let mut registers = [("", 0u64); 34];
+    for (index, value) in frame.x.iter().enumerate().skip(1) {
+        registers[index - 1] = (REGISTER_NAMES[index], *value);
+    }
+    registers[31] = ("sepc", frame.sepc);
+    registers[32] = ("scause", cause);
+    registers[33] = ("stval", value);
+    let pc = frame.sepc as usize;
+    let frame_pointer = frame.x[8] as usize;
+    fatal::fault(Fault { kind, address, pc, frame_pointer, registers: &registers[..34] })
 }

@@ -100,5 +100,6 @@ boot_pml4: .skip 4096
 boot_pdpt: .skip 4096
 boot_pd:   .skip 4096 * 4
 .balign 16
-boot_stack: .skip 256 * 1024
+.global boot_stack_bottom, boot_stack_top
+boot_stack_bottom: .skip 256 * 1024
 boot_stack_top:

@@ -100,3 +100,17 @@ pub fn undefined_instruction() -> ! {
     // SAFETY: UD2 raises #UD, which the IDT reports as a fatal fault.
     unsafe { core::arch::asm!("ud2", options(noreturn)) }
 }
+
+/// The current frame pointer (rbp).
+#[inline(always)]
+pub fn frame_pointer() -> usize {
+    let frame_pointer: usize;
+    // SAFETY: reading a register has no side effects.
+    unsafe { core::arch::asm!("mov {}, rbp", out(reg) frame_pointer, options(nomem, nostack, preserves_flags)) };
+    frame_pointer
+}
+
+/// x86_64 frame record: `[rbp]` = the caller's rbp, `[rbp + 8]` = the return address.
+pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
+    crate::backtrace::read_record(frame_pointer, stack)
+}

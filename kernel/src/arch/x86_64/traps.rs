@@ -25,8 +25,27 @@ fn pc(frame: &InterruptStackFrame) -> usize {
     frame.instruction_pointer.as_u64() as usize
 }
 
+/// Reports a fatal exception. Inlined into each handler, so that the frame pointer it
+/// reads is the handler's, whose record holds the interrupted code's frame pointer.
+#[inline(always)]
+fn fatal(kind: &'static str, frame: &InterruptStackFrame, address: Option<usize>, error_code: Option<u64>) -> ! {
+    // SAFETY: the handler's prologue pushed the interrupted rbp at [rbp] (frame pointers).
+    let interrupted = unsafe { *(super::frame_pointer() as *const usize) };
+    let registers = [
+        ("rip", frame.instruction_pointer.as_u64()),
+        ("rsp", frame.stack_pointer.as_u64()),
+        ("rbp", interrupted as u64),
+        ("rflags", frame.cpu_flags.bits()),
+        ("cs", u64::from(frame.code_segment.0)),
+        ("ss", u64::from(frame.stack_segment.0)),
+        ("error", error_code.unwrap_or(0)),
+        ("cr2", Cr2::read_raw()),
+    ];
+    fatal::fault(Fault { kind, address, pc: pc(frame), frame_pointer: interrupted, registers: &registers })
+}
+
 extern "x86-interrupt" fn divide_error(frame: InterruptStackFrame) {
-    fatal::fault(Fault { kind: "divide error", address: None, pc: pc(&frame) })
+    fatal("divide error", &frame, None, None)
 }
 
 extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
@@ -34,18 +53,18 @@ extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 }
 
 extern "x86-interrupt" fn invalid_opcode(frame: InterruptStackFrame) {
-    fatal::fault(Fault { kind: "invalid opcode", address: None, pc: pc(&frame) })
+    fatal("invalid opcode", &frame, None, None)
 }
 
-extern "x86-interrupt" fn general_protection(frame: InterruptStackFrame, _error: u64) {
-    fatal::fault(Fault { kind: "general protection fault", address: None, pc: pc(&frame) })
+extern "x86-interrupt" fn general_protection(frame: InterruptStackFrame, error: u64) {
+    fatal("general protection fault", &frame, None, Some(error))
 }
 
-extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, _error: PageFaultErrorCode) {
+extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error: PageFaultErrorCode) {
     let address = Cr2::read_raw() as usize;
-    fatal::fault(Fault { kind: "page fault", address: Some(address), pc: pc(&frame) })
+    fatal("page fault", &frame, Some(address), Some(error.bits()))
 }
 
-extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _error: u64) -> ! {
-    fatal::fault(Fault { kind: "double fault", address: None, pc: pc(&frame) })
+extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, error: u64) -> ! {
+    fatal("double fault", &frame, None, Some(error))
 }
