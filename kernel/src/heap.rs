@@ -1,27 +1,18 @@
-//! The kernel heap: a linked-list allocator over a region reserved in the image.
-//!
-//! A fixed region keeps the first boot simple and the same on every arch; it moves onto
-//! frames from the discovered memory map once the kernel has one.
+//! The kernel heap: a linked-list allocator over frames the frame allocator gave at boot.
 
+use crate::mm::Region;
 use linked_list_allocator::LockedHeap;
-
-const HEAP_SIZE: usize = 8 * 1024 * 1024;
-
-#[repr(C, align(4096))]
-struct Region([u8; HEAP_SIZE]);
-
-static mut REGION: Region = Region([0; HEAP_SIZE]);
 
 #[global_allocator]
 static ALLOCATOR: LockedHeap = LockedHeap::empty();
 
-pub fn init() {
-    // SAFETY: called once at boot, before anything allocates; the region is used by
-    // nothing else.
-    unsafe {
-        let start = (&raw mut REGION).cast::<u8>();
-        ALLOCATOR.lock().init(start, HEAP_SIZE);
-    }
+/// Hands `region` to the allocator.
+///
+/// # Safety
+/// Once, at boot; `region` must be memory nothing else uses, mapped and writable.
+pub unsafe fn init(region: Region) {
+    // SAFETY: the caller vouches for the region.
+    unsafe { ALLOCATOR.lock().init(region.start as *mut u8, region.size()) };
 }
 
 /// Bytes the heap can still hand out.

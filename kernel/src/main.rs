@@ -31,8 +31,11 @@ mod backtrace;
 mod fatal;
 #[cfg(target_os = "none")]
 mod heap;
+// On the host only its tests use it (`cargo test -p kernel`).
 #[cfg(target_os = "none")]
 mod ktest;
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+mod mm;
 #[cfg(all(target_os = "none", feature = "selftest"))]
 mod selftest;
 #[cfg(all(target_os = "none", feature = "ktest"))]
@@ -48,6 +51,8 @@ pub struct BootInfo {
     pub method: &'static str,
     /// The kernel command line (empty if the boot path gave none).
     pub cmdline: &'static str,
+    /// Physical memory, as the boot path describes it.
+    pub memory: mm::MemoryMap,
 }
 
 /// The arch-independent kernel, entered once by the arch's boot code. Unmangled: debuggers
@@ -57,7 +62,7 @@ pub struct BootInfo {
 pub fn kernel_main(boot: BootInfo) -> ! {
     println!("kernel {} booting on {} ({})", env!("CARGO_PKG_VERSION"), arch::NAME, boot.method);
     println!("command line: {:?}", boot.cmdline);
-    heap::init();
+    mm::init(&boot.memory);
     let request = match kernel_abi::cmdline::Request::parse(boot.cmdline) {
         Ok(request) => request,
         Err(error) => panic!("bad kernel command line `{}`: {error}", boot.cmdline),

@@ -1,5 +1,6 @@
 //! What the kernel reads from a flattened device tree (aarch64 and riscv64 boards).
 
+use crate::mm::{MemoryMap, Region};
 use fdt::Fdt;
 
 /// The device tree at `address`, if one is there.
@@ -13,6 +14,27 @@ pub unsafe fn at(address: usize) -> Option<Fdt<'static>> {
     }
     // SAFETY: the caller vouches for the address; `from_ptr` checks the magic and sizes.
     unsafe { Fdt::from_ptr(address as *const u8).ok() }
+}
+
+/// Physical memory from `/memory`; reserved: `/reserved-memory`, the `/memreserve/` block
+/// and the device tree itself (it must outlive the boot: the command line points into it).
+pub fn memory_map(tree: &Fdt<'static>, tree_address: usize) -> MemoryMap {
+    let mut map = MemoryMap::default();
+    for region in tree.memory().regions() {
+        map.usable.add(Region::with_size(region.starting_address as usize, region.size.unwrap_or(0)));
+    }
+    if let Some(reserved) = tree.find_node("/reserved-memory") {
+        for child in reserved.children() {
+            for region in child.reg().into_iter().flatten() {
+                map.reserved.add(Region::with_size(region.starting_address as usize, region.size.unwrap_or(0)));
+            }
+        }
+    }
+    for reservation in tree.memory_reservations() {
+        map.reserved.add(Region::with_size(reservation.address() as usize, reservation.size()));
+    }
+    map.reserved.add(Region::with_size(tree_address, tree.total_size()));
+    map
 }
 
 /// `/chosen/bootargs`: where QEMU puts `-append`.

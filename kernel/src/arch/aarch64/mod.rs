@@ -24,7 +24,8 @@ extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
     let tree = unsafe { devicetree::at(address) };
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
-    crate::kernel_main(BootInfo { method: "EL1, device tree from QEMU", cmdline })
+    let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, address)).unwrap_or_default();
+    crate::kernel_main(BootInfo { method: "EL1, device tree from QEMU", cmdline, memory })
 }
 
 pub fn console_write(bytes: &[u8]) {

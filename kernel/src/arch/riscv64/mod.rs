@@ -39,7 +39,8 @@ extern "C" fn riscv64_entry(_hart: usize, device_tree: usize) -> ! {
     if let Some(cpu) = tree.as_ref().and_then(|tree| tree.cpus().next()) {
         TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
     }
-    crate::kernel_main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline })
+    let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, device_tree)).unwrap_or_default();
+    crate::kernel_main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline, memory })
 }
 
 pub fn console_write(bytes: &[u8]) {

@@ -30,8 +30,8 @@ extern "C" fn x86_64_entry(start_info: u32) -> ! {
     let _ = SERIAL.lock().init(Config::default());
     traps::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
-    let cmdline = unsafe { pvh::cmdline(start_info as usize) };
-    crate::kernel_main(BootInfo { method: "PVH, 64-bit long mode", cmdline })
+    let (cmdline, memory) = unsafe { (pvh::cmdline(start_info as usize), pvh::memory_map(start_info as usize)) };
+    crate::kernel_main(BootInfo { method: "PVH, 64-bit long mode", cmdline, memory })
 }
 
 pub fn console_write(bytes: &[u8]) {
