@@ -66,7 +66,7 @@ mod kernel {
         }
         static mut BITMAP: [u64; BITMAP_WORDS] = [0; BITMAP_WORDS];
         // SAFETY: init runs once, at boot; nothing else refers to the bitmap.
-        let bitmap = unsafe { &mut *(&raw mut BITMAP) };
+        let bitmap = unsafe { core::slice::from_raw_parts_mut((&raw mut BITMAP).cast::<u64>(), BITMAP_WORDS) };
         let mut allocator = FrameAllocator::new(&free, bitmap);
         let heap = allocator
             .allocate_contiguous(HEAP_SIZE / PAGE_SIZE)
@@ -77,7 +77,7 @@ mod kernel {
         println!(
             "memory: {} MiB usable, {} MiB free after the kernel {} and the {} MiB heap",
             memory.usable.total() >> 20,
-            allocator.free_frames() * PAGE_SIZE >> 20,
+            (allocator.free_frames() * PAGE_SIZE) >> 20,
             kernel_image(),
             HEAP_SIZE >> 20
         );
