@@ -31,6 +31,8 @@ mod backtrace;
 mod fatal;
 #[cfg(target_os = "none")]
 mod heap;
+#[cfg(target_os = "none")]
+mod interrupts;
 // On the host only its tests use it (`cargo test -p kernel`).
 #[cfg(target_os = "none")]
 mod ktest;

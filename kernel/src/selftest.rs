@@ -60,3 +60,29 @@ fn backtrace_middle(depth: u32) {
 fn backtrace_inner(depth: u32) {
     panic!("deliberate panic {depth} calls down");
 }
+
+/// Reads memory that does not exist: a page fault, a data abort, an access fault.
+#[ktest]
+fn memory_fault() {
+    // Canonical on x86_64 but outside the boot page tables; beyond RAM and devices elsewhere.
+    let address = core::hint::black_box(0x4000_0000_0000usize);
+    // SAFETY: none: this read is meant to fault.
+    let value = unsafe { (address as *const u64).read_volatile() };
+    core::hint::black_box(value);
+}
+
+/// Recurses until the stack runs out. x86_64 has a guard page under its stack: the overflow
+/// is a fault. The other arches run with the MMU off and have none (ARCHITECTURE.md).
+#[ktest(arch = "x86_64")]
+fn stack_overflow() {
+    #[inline(never)]
+    fn recurse(depth: u64) -> u64 {
+        let frame = core::hint::black_box([depth; 32]);
+        // Never true: 256 KiB of stack runs out long before.
+        if frame[0] == u64::MAX {
+            return 0;
+        }
+        recurse(depth + 1).wrapping_add(frame[31])
+    }
+    core::hint::black_box(recurse(0));
+}

@@ -61,7 +61,11 @@ fn the_human_summary_has_a_row_per_arch_and_a_verdict() {
     assert!(run.stdout.contains("[aarch64] ok"), "{}", run.stdout);
     let row = run.stdout.lines().find(|line| line.starts_with("aarch64 ")).expect("a summary row");
     assert!(row.contains("aarch64.serial.log"), "{row}");
-    assert!(run.stdout.contains("test result: ok. 8 passed, 0 failed, 1 ignored"), "{}", run.stdout);
+    let verdict = run.stdout.lines().find(|line| line.starts_with("test result: ")).expect("a verdict line");
+    let passed: usize = verdict["test result: ok. ".len()..].split(' ').next().unwrap().parse().expect("a count");
+    assert_eq!(verdict, format!("test result: ok. {passed} passed, 0 failed, 1 ignored"));
+    let ok_lines = run.stdout.lines().filter(|line| line.starts_with("[aarch64] ok ")).count();
+    assert_eq!(passed, ok_lines, "the count matches the verdicts shown");
 }
 
 #[test]
@@ -93,11 +97,12 @@ fn filters_select_tests_inside_the_kernel() {
 }
 
 /// The self-tests' exact expected verdicts: (name, event, reason).
-const SELFTEST_VERDICTS: [(&str, &str, &str); 7] = [
+const SELFTEST_VERDICTS: [(&str, &str, &str); 8] = [
     ("selftest::assertion_fails", "failed", "panic"),
     ("selftest::backtrace_three_deep", "failed", "panic"),
     ("selftest::cpu_exception", "failed", "fault"),
     ("selftest::hangs_forever", "failed", "timeout"),
+    ("selftest::memory_fault", "failed", "fault"),
     ("selftest::should_panic_and_does", "ok", ""),
     ("selftest::should_panic_but_does_not", "failed", "failed"),
     ("selftest::zz_after_all", "ok", ""),
@@ -151,6 +156,22 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
             backtrace[1].as_str().unwrap().starts_with("kernel::selftest::cpu_exception at kernel/src/selftest.rs:")
         );
     }
+    // A read from nowhere: each arch's kind of memory fault, with the address.
+    let memory_faults = [("x86_64", "page fault"), ("aarch64", "data abort"), ("riscv64", "load access fault")];
+    for event in finished("selftest::memory_fault") {
+        let arch = event["arch"].as_str().unwrap();
+        let kind = memory_faults.iter().find(|(name, _)| *name == arch).unwrap().1;
+        let message = event["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("fault: {kind} at 0x400000000000, pc 0x")), "{arch}: {message}");
+    }
+    // x86_64's guard page turns a stack overflow into a fault; the test exists only there.
+    let overflow = verdicts.get(&("x86_64".to_string(), "selftest::stack_overflow".to_string()));
+    assert_eq!(overflow, Some(&("failed".to_string(), "fault".to_string())));
+    assert!(
+        finished("selftest::stack_overflow")
+            .all(|e| e["message"].as_str().unwrap().starts_with("fault: stack overflow at "))
+    );
+    assert!(!verdicts.contains_key(&("riscv64".to_string(), "selftest::stack_overflow".to_string())));
     // A panic three calls deep: the three functions, innermost first, then the test.
     for event in finished("selftest::backtrace_three_deep") {
         let frames: Vec<&str> = event["backtrace"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
@@ -180,9 +201,15 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
             .filter(|case| case.has_tag_name("testcase") && case.children().any(|c| c.has_tag_name("failure")))
             .map(|case| case.attribute("name").unwrap().to_string())
             .collect();
-        let expected: Vec<_> = SELFTEST_VERDICTS.iter().filter(|v| v.1 == "failed").map(|v| v.0.to_string()).collect();
+        let mut expected: Vec<_> =
+            SELFTEST_VERDICTS.iter().filter(|v| v.1 == "failed").map(|v| v.0.to_string()).collect();
+        if arch == "x86_64" {
+            expected.push("selftest::stack_overflow".to_string());
+        }
+        expected.sort(); // tests run, and are reported, in name order
         assert_eq!(failed, expected, "{arch}");
-        assert_eq!(suite.attribute("failures"), Some("5"), "{arch}");
+        let stack_overflow = usize::from(arch == "x86_64");
+        assert_eq!(suite.attribute("failures"), Some((6 + stack_overflow).to_string().as_str()), "{arch}");
     }
 
     // `report` on the saved logs gives the same verdicts and the same exit status.

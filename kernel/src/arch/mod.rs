@@ -12,6 +12,8 @@
 //! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
 //! | `ticks()` / `ticks_per_second()` | the arch's free-running counter and its frequency, if known |
 //! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
+//! | `breakpoint()` | execute a breakpoint instruction; the trap handler counts it and returns |
+//! | `timer_start(hz)` / `timer_stop()` | periodic timer interrupts, each counted by `interrupts::timer_tick` |
 //! | `frame_pointer()` | the current frame pointer |
 //! | `frame_record(fp, stack)` | the caller's frame pointer and the return address of the frame at `fp` |
 //!
@@ -35,4 +37,7 @@ cfg_if::cfg_if! {
     }
 }
 
-pub use imp::{NAME, console_write, exit, frame_pointer, frame_record, ticks, ticks_per_second, undefined_instruction};
+pub use imp::{
+    NAME, breakpoint, console_write, exit, frame_pointer, frame_record, ticks, ticks_per_second, timer_start,
+    timer_stop, undefined_instruction,
+};

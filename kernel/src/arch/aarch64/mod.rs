@@ -2,6 +2,7 @@
 //! virtual counter, and an exception vector table.
 
 mod pl011;
+mod timer;
 mod traps;
 
 use super::devicetree;
@@ -67,4 +68,20 @@ pub fn frame_pointer() -> usize {
 /// AArch64 frame record: `[x29]` = the caller's x29, `[x29 + 8]` = x30 (the return address).
 pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
     crate::backtrace::read_record(frame_pointer, stack)
+}
+
+/// Executes a breakpoint instruction; the trap handler counts it and resumes after it.
+pub fn breakpoint() {
+    // SAFETY: the trap handler returns from a breakpoint.
+    unsafe { core::arch::asm!("brk #0") };
+}
+
+/// Starts periodic timer interrupts at `hz`.
+pub fn timer_start(hz: u32) {
+    timer::start(hz);
+}
+
+/// Stops the timer interrupts.
+pub fn timer_stop() {
+    timer::stop();
 }

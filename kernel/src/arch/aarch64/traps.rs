@@ -61,8 +61,12 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         _ => "SError",
     };
     if index.is_multiple_of(4) && syndrome >> 26 == 0x3c {
-        println!("# breakpoint at pc {pc:#x}");
+        crate::interrupts::breakpoint_hit();
         frame.elr += 4; // BRK does not advance the PC
+        return;
+    }
+    if index % 4 == 1 {
+        super::timer::interrupt();
         return;
     }
     let address = match syndrome >> 26 {

@@ -1,6 +1,7 @@
 //! riscv64: QEMU `virt` in S-mode under OpenSBI, 16550 serial, semihosting exit, the
 //! `time` CSR as the counter (frequency from the device tree), and an stvec trap handler.
 
+mod timer;
 mod traps;
 
 use super::devicetree;
@@ -80,4 +81,20 @@ pub fn frame_pointer() -> usize {
 /// `[s0 - 8]` = ra (the return address).
 pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
     crate::backtrace::read_record(frame_pointer.checked_sub(16)?, stack)
+}
+
+/// Executes a breakpoint instruction; the trap handler counts it and resumes after it.
+pub fn breakpoint() {
+    // SAFETY: the trap handler returns from a breakpoint.
+    unsafe { core::arch::asm!("ebreak") };
+}
+
+/// Starts periodic timer interrupts at `hz`.
+pub fn timer_start(hz: u32) {
+    timer::start(hz);
+}
+
+/// Stops the timer interrupts.
+pub fn timer_stop() {
+    timer::stop();
 }

@@ -50,11 +50,16 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
         core::arch::asm!("csrr {}, stval", out(reg) value, options(nomem, nostack));
     }
     let pc = frame.sepc as usize;
+    const SUPERVISOR_TIMER: u64 = 5;
+    if cause == (1 << 63) | SUPERVISOR_TIMER {
+        super::timer::interrupt();
+        return;
+    }
     if cause >> 63 == 1 {
         fatal_with_registers(frame, "unexpected interrupt", None, cause, value);
     }
     if cause == 3 {
-        println!("# breakpoint at pc {pc:#x}");
+        crate::interrupts::breakpoint_hit();
         // Skip the EBREAK: 2 bytes if compressed (low bits of the instruction not 0b11).
         // SAFETY: sepc points at the instruction that trapped, which is readable code.
         let low = unsafe { (pc as *const u16).read() };

@@ -96,10 +96,12 @@ pvh_start_info:
 
 .section .bss
 .balign 4096
+.global boot_pd, boot_stack_guard
 boot_pml4: .skip 4096
 boot_pdpt: .skip 4096
 boot_pd:   .skip 4096 * 4
-.balign 16
+/* Unmapped once the kernel runs (paging.rs): a stack overflow faults here. */
+boot_stack_guard: .skip 4096
 .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom: .skip 256 * 1024
 boot_stack_top:

@@ -1,7 +1,10 @@
 //! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, COM1 16550 serial, `isa-debug-exit`,
 //! the TSC as the counter, and an IDT for CPU exceptions.
 
+mod paging;
 mod pvh;
+mod segments;
+mod timer;
 mod traps;
 
 use crate::{BootInfo, ExitCode};
@@ -28,7 +31,9 @@ static SERIAL: Mutex<Uart16550<PioBackend>> = Mutex::new(match unsafe { Uart1655
 extern "C" fn x86_64_entry(start_info: u32) -> ! {
     // Ignoring a failure: on QEMU the port is there; without it, output is lost anyway.
     let _ = SERIAL.lock().init(Config::default());
+    segments::init();
     traps::init();
+    paging::protect_stack_guard();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let (cmdline, memory) = unsafe { (pvh::cmdline(start_info as usize), pvh::memory_map(start_info as usize)) };
     crate::kernel_main(BootInfo { method: "PVH, 64-bit long mode", cmdline, memory })
@@ -113,4 +118,20 @@ pub fn frame_pointer() -> usize {
 /// x86_64 frame record: `[rbp]` = the caller's rbp, `[rbp + 8]` = the return address.
 pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Option<(usize, usize)> {
     crate::backtrace::read_record(frame_pointer, stack)
+}
+
+/// Executes a breakpoint instruction; the trap handler counts it and resumes after it.
+pub fn breakpoint() {
+    // SAFETY: the trap handler returns from a breakpoint.
+    unsafe { core::arch::asm!("int3") };
+}
+
+/// Starts periodic timer interrupts at `hz`.
+pub fn timer_start(hz: u32) {
+    timer::start(hz);
+}
+
+/// Stops the timer interrupts.
+pub fn timer_stop() {
+    timer::stop();
 }

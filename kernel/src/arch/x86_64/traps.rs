@@ -15,7 +15,10 @@ pub fn init() {
         idt.invalid_opcode.set_handler_fn(invalid_opcode);
         idt.general_protection_fault.set_handler_fn(general_protection);
         idt.page_fault.set_handler_fn(page_fault);
-        idt.double_fault.set_handler_fn(double_fault);
+        // SAFETY: the IST slot is set up by segments::init with a stack of its own.
+        unsafe { idt.double_fault.set_handler_fn(double_fault).set_stack_index(super::segments::DOUBLE_FAULT_STACK) };
+        idt[super::timer::TIMER_VECTOR].set_handler_fn(super::timer::interrupt);
+        idt[super::timer::SPURIOUS_VECTOR].set_handler_fn(super::timer::spurious);
         idt
     })
     .load();
@@ -48,8 +51,9 @@ extern "x86-interrupt" fn divide_error(frame: InterruptStackFrame) {
     fatal("divide error", &frame, None, None)
 }
 
-extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
-    println!("# breakpoint at pc {:#x}", pc(&frame));
+extern "x86-interrupt" fn breakpoint(_frame: InterruptStackFrame) {
+    // INT3 traps after itself: returning resumes at the next instruction.
+    crate::interrupts::breakpoint_hit();
 }
 
 extern "x86-interrupt" fn invalid_opcode(frame: InterruptStackFrame) {
@@ -66,5 +70,11 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error: PageFaul
 }
 
 extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, error: u64) -> ! {
+    // A page fault on the stack's guard page that could not be delivered (no stack left).
+    let address = Cr2::read_raw() as usize;
+    let guard = super::paging::stack_guard();
+    if (guard..guard + 4096).contains(&address) {
+        fatal("stack overflow", &frame, Some(address), Some(error))
+    }
     fatal("double fault", &frame, None, Some(error))
 }

@@ -1,0 +1,79 @@
+//! What the arch's trap handlers report that the rest of the kernel counts: breakpoints
+//! returned from and timer interrupts. The tests here run on every arch.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+static TIMER_TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the arch's handler for a breakpoint it returns from.
+pub fn breakpoint_hit() {
+    BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Called by the arch's handler for each timer interrupt.
+pub fn timer_tick() {
+    TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
+}
+
+pub fn breakpoints() -> u64 {
+    BREAKPOINTS.load(Ordering::SeqCst)
+}
+
+pub fn timer_ticks() -> u64 {
+    TIMER_TICKS.load(Ordering::SeqCst)
+}
+
+#[cfg(feature = "ktest")]
+mod tests {
+    use super::*;
+    use crate::arch;
+    use crate::ktest::ktest;
+
+    #[ktest]
+    fn a_breakpoint_is_caught_and_execution_resumes_after_it() {
+        let before = breakpoints();
+        arch::breakpoint();
+        arch::breakpoint();
+        assert_eq!(breakpoints(), before + 2);
+    }
+
+    /// The arch's timer interrupts arrive at the requested rate, measured with the arch's
+    /// own counter; and stop when asked.
+    #[ktest(timeout = 30)]
+    fn timer_interrupts_arrive_at_the_requested_rate() {
+        const HZ: u32 = 100;
+        const TICKS: u64 = 10;
+        let frequency = arch::ticks_per_second().expect("the counter frequency is known").get();
+        let before = timer_ticks();
+        arch::timer_start(HZ);
+        // Start measuring at a tick, so that the first partial period does not count.
+        while timer_ticks() == before {
+            core::hint::spin_loop();
+        }
+        let first = timer_ticks();
+        let started = arch::ticks();
+        while timer_ticks() < first + TICKS {
+            core::hint::spin_loop();
+        }
+        let elapsed_ns = u128::from(arch::ticks() - started) * 1_000_000_000 / u128::from(frequency);
+        arch::timer_stop();
+        let stopped_at = timer_ticks();
+        let expected_ns = u128::from(TICKS) * 1_000_000_000 / u128::from(HZ);
+        println!(
+            "# {TICKS} timer interrupts at {HZ} Hz took {} us (expected {} us)",
+            elapsed_ns / 1000,
+            expected_ns / 1000
+        );
+        // Emulation is not a real-time clock: accept half to four times the period.
+        assert!(
+            (expected_ns / 2..=expected_ns * 4).contains(&elapsed_ns),
+            "{TICKS} ticks at {HZ} Hz took {elapsed_ns} ns, expected about {expected_ns} ns"
+        );
+        let wait_until = arch::ticks() + frequency / 20; // 50 ms: five periods
+        while arch::ticks() < wait_until {
+            core::hint::spin_loop();
+        }
+        assert_eq!(timer_ticks(), stopped_at, "ticks arrived after the timer was stopped");
+    }
+}
