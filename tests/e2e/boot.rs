@@ -82,3 +82,34 @@ fn a_missing_qemu_names_the_package_to_install_and_exits_2() {
     assert!(run.stderr.contains("sudo apt-get install -y qemu-system-misc"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "no stack trace: {}", run.stderr);
 }
+
+#[test]
+fn doctor_reports_everything_present_and_names_the_fix_for_a_hidden_qemu() {
+    let run = xtask(&["doctor"]);
+    assert_eq!(run.status, Some(0), "{}", run.all_output());
+    for line in ["qemu-system-x86_64 ", "qemu-system-aarch64 ", "qemu-system-riscv64 ", "riscv64 firmware", "debugger", "rust-src"] {
+        let row = run.stdout.lines().find(|row| row.contains(line)).unwrap_or_else(|| panic!("no `{line}` row:\n{}", run.stdout));
+        assert!(row.contains(" ok "), "{row}");
+    }
+
+    // The same machine with qemu-system-riscv64 hidden: a PATH of links to everything else.
+    let bin = scratch("path-without-riscv-qemu");
+    let programs = ["qemu-system-x86_64", "qemu-system-aarch64", "gdb-multiarch", "apt-get", "rustc", "cargo", "rustup"];
+    for program in programs {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+            .unwrap_or_else(|| panic!("{program} is installed"));
+        std::os::unix::fs::symlink(found, bin.join(program)).unwrap();
+    }
+    let run = xtask_with(&["doctor"], |command| {
+        command.env("PATH", &bin);
+    });
+    assert_eq!(run.status, Some(1), "{}", run.all_output());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let row = lines.iter().position(|line| line.starts_with("qemu-system-riscv64")).expect("a riscv64 row");
+    assert!(lines[row].contains("MISSING") && lines[row].contains("not on PATH"), "{}", lines[row]);
+    assert!(lines[row + 1].contains("fix: sudo apt-get install -y qemu-system-misc"), "{}", lines[row + 1]);
+    let x86 = lines.iter().find(|line| line.starts_with("qemu-system-x86_64")).unwrap();
+    assert!(x86.contains(" ok "), "{x86}");
+}

@@ -222,3 +222,26 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
     assert_eq!(replay.status, Some(1), "{}", replay.all_output());
     assert_eq!(crate::harness::verdicts(&json_lines(&replay.stdout)), verdicts);
 }
+
+#[test]
+fn partitions_split_the_real_suite_into_disjoint_complete_slices() {
+    let _lock = exclusive();
+    let listed = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["test", "--arch", "x86_64", "--features", "selftest", "--list"];
+        args.extend_from_slice(extra);
+        let run = xtask(&args);
+        assert_eq!(run.status, Some(0), "{}", run.all_output());
+        run.stdout.lines().map(str::to_string).collect()
+    };
+    let mut everything = listed(&[]);
+    everything.sort();
+    for kind in ["slice", "hash"] {
+        let slices: Vec<Vec<String>> = (1..=3).map(|k| listed(&["--partition", &format!("{kind}:{k}/3")])).collect();
+        let mut union: Vec<String> = slices.concat();
+        union.sort();
+        assert_eq!(union, everything, "{kind}: the three slices together are the suite, each test once");
+    }
+    let run = xtask(&["test", "--partition", "slice:4/3"]);
+    assert_eq!(run.status, Some(2));
+    assert!(run.stderr.contains("K must be between 1 and N"), "{}", run.stderr);
+}

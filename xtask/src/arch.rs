@@ -39,6 +39,8 @@ pub struct Qemu {
     pub memory: String,
     /// `-bios` value, if the arch boots through firmware.
     pub firmware: Option<String>,
+    /// The file that firmware is, looked for in QEMU's data directories by `doctor`.
+    pub firmware_file: Option<String>,
     /// Further arguments, always passed.
     #[serde(default)]
     pub args: Vec<String>,

@@ -23,6 +23,10 @@ enum Command {
     Test(commands::test::Test),
     /// Read saved serial logs and report their tests as a live run would.
     Report(commands::report::Report),
+    /// Check everything the harness depends on, and say how to fix what is missing.
+    Doctor(commands::doctor::Doctor),
+    /// CI helpers: the job matrix from the arch table.
+    Ci(commands::ci::Ci),
     /// Debug the kernel (or one kernel test) with gdb under QEMU.
     Gdb(commands::gdb::Gdb),
     /// Check formatting, and run clippy on the host crates and on the kernel for every arch.
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Report(command) => command.run(&context),
         Command::Lint(command) => command.run(&context),
         Command::Gdb(command) => command.run(&context),
+        Command::Ci(command) => command.run(&context),
+        Command::Doctor(command) => command.run(&context),
     };
     match result {
         Ok(code) => code,

@@ -128,6 +128,49 @@ impl Reporter for Human {
     fn finish(&mut self, runs: &[ArchRun]) {
         let mut out = std::io::stdout().lock();
         let _ = print_summary(&mut out, runs);
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+            for run in runs {
+                for outcome in run.session.outcomes.iter().filter(|o| matches!(o.status, Status::Failed(_))) {
+                    let _ = writeln!(out, "{}", github_annotation(&run.arch, outcome));
+                }
+            }
+        }
+    }
+}
+
+/// Where a failure happened in the source: the panic's location, else the innermost
+/// backtrace frame in the repository's own files. (file, line, column)
+pub fn source_location(outcome: &Outcome) -> Option<(String, u32, u32)> {
+    let parse = |text: &str| -> Option<(String, u32, u32)> {
+        let mut parts = text.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((parts.next()?.to_string(), line, column))
+    };
+    let panic_location = outcome.message.as_deref().and_then(|message| {
+        let location = message.strip_prefix("panicked at ")?.split(": ").next()?;
+        parse(location)
+    });
+    panic_location.or_else(|| {
+        outcome.backtrace.iter().find_map(|frame| {
+            let location = frame.split(" at ").nth(1)?;
+            if location.starts_with('/') { None } else { parse(location) }
+        })
+    })
+}
+
+/// A GitHub Actions `::error` workflow command for a failed test.
+pub fn github_annotation(arch: &str, outcome: &Outcome) -> String {
+    // GitHub's escaping: data `%`, CR, LF; properties also `:` and `,`.
+    let data = |text: &str| text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let property = |text: &str| data(text).replace(':', "%3A").replace(',', "%2C");
+    let title = property(&format!("{} failed on {arch}", outcome.name));
+    let message = data(outcome.message.as_deref().unwrap_or("failed"));
+    match source_location(outcome) {
+        Some((file, line, column)) => {
+            format!("::error file={},line={line},col={column},title={title}::{message}", property(&file))
+        }
+        None => format!("::error title={title}::{message}"),
     }
 }
 
@@ -428,6 +471,44 @@ pub fn merged_ktap(outcomes: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::Reason;
+
+    fn failed(message: &str, backtrace: &[&str]) -> Outcome {
+        Outcome {
+            name: "selftest::x".into(),
+            status: Status::Failed(Reason::Panic),
+            duration: None,
+            message: Some(message.into()),
+            diagnostics: Vec::new(),
+            excerpt: Vec::new(),
+            backtrace: backtrace.iter().map(|frame| frame.to_string()).collect(),
+            boot: 1,
+        }
+    }
+
+    #[test]
+    fn annotations_point_at_the_panic_location_and_escape_what_github_needs() {
+        let outcome = failed("panicked at kernel/src/selftest.rs:12:5: off by one\n  left: 41", &[]);
+        assert_eq!(
+            github_annotation("riscv64", &outcome),
+            "::error file=kernel/src/selftest.rs,line=12,col=5,title=selftest%3A%3Ax failed on riscv64::\
+             panicked at kernel/src/selftest.rs:12:5: off by one%0A  left: 41"
+        );
+    }
+
+    #[test]
+    fn a_fault_is_located_by_its_innermost_frame_in_the_repository() {
+        let outcome = failed(
+            "fault: page fault at 0x1000, pc 0x1234",
+            &[
+                "core::ptr::read_volatile at /rustc/abc/library/core/src/ptr/mod.rs:1:1",
+                "kernel::selftest::memory_fault at kernel/src/selftest.rs:70:29",
+            ],
+        );
+        assert_eq!(source_location(&outcome), Some(("kernel/src/selftest.rs".into(), 70, 29)));
+        let unlocated = failed("fault: x, pc 0x1", &["??"]);
+        assert!(github_annotation("x86_64", &unlocated).starts_with("::error title="));
+    }
 
     #[test]
     fn the_merged_document_replays_to_the_same_verdicts() {

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub debug_failures: Option<DebugFailures>,
     /// Backtraces show source paths relative to this (the repository root).
     pub source_root: PathBuf,
+    /// `--partition`: run one slice of the selected tests.
+    pub partition: Option<kernel_abi::partition::Partition>,
 }
 
 /// How `--debug-failures` lets a person attach to a stopped kernel.
@@ -89,6 +91,7 @@ fn request_line(options: &RunOptions, after: Option<&str>, boot: u32, list: bool
         debug: options.debug_failures.is_some(),
         filters,
         after,
+        partition: options.partition,
         boot,
     };
     let mut line = String::new();
@@ -298,6 +301,7 @@ mod tests {
             extra_qemu_args: Vec::new(),
             debug_failures: None,
             source_root: PathBuf::from("/"),
+            partition: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! the round trip is tested here, so the two cannot drift apart. Words this crate does not
 //! know are left for the kernel's other users.
 
+use crate::partition::Partition;
 use core::fmt;
 
 /// Run the kernel's tests instead of its normal work.
@@ -20,6 +21,8 @@ pub const EXACT: &str = "ktest.exact";
 pub const AFTER: &str = "ktest.after";
 /// `ktest.boot=N`: the harness's boot counter for this run (1, 2, ...). Tests may read it.
 pub const BOOT: &str = "ktest.boot";
+/// `ktest.partition=slice:K/N` (or `hash:K/N`): run one of N slices of the selected tests.
+pub const PARTITION: &str = "ktest.partition";
 /// `panic`: panic on purpose after the banner (the harness's own tests use it).
 pub const PANIC: &str = "panic";
 /// `ktest.debug`: when a test fails by panic or fault, stop with its state intact for a
@@ -39,6 +42,7 @@ pub struct Request<'a> {
     pub debug: bool,
     pub filters: Filters<'a>,
     pub after: Option<&'a str>,
+    pub partition: Option<Partition>,
     pub boot: u32,
 }
 
@@ -115,6 +119,10 @@ impl<'a> Request<'a> {
                 }
                 (AFTER, Some(value)) if is_word(value) => request.after = Some(value),
                 (AFTER, Some(value)) => return Err(Error::BadValue { key: AFTER, value }),
+                (PARTITION, Some(value)) => {
+                    request.partition =
+                        Some(Partition::parse(value).map_err(|_| Error::BadValue { key: PARTITION, value })?)
+                }
                 (BOOT, Some(value)) => {
                     request.boot = value.parse().map_err(|_| Error::BadValue { key: BOOT, value })?
                 }
@@ -147,6 +155,9 @@ impl<'a> Request<'a> {
         }
         if let Some(after) = self.after {
             words.word(format_args!("{AFTER}={after}"))?;
+        }
+        if let Some(partition) = self.partition {
+            words.word(format_args!("{PARTITION}={partition}"))?;
         }
         if self.boot != 0 {
             words.word(format_args!("{BOOT}={}", self.boot))?;
@@ -219,13 +230,14 @@ mod tests {
             debug: true,
             filters: filters(&["mm::heap", "fmt"]),
             after: Some("mm::heap::big"),
+            partition: Some(Partition::parse("hash:2/5").unwrap()),
             boot: 3,
         };
         let mut line = String::new();
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.boot=3"
+            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
     }
@@ -243,6 +255,7 @@ mod tests {
         let cases = [
             ("ktest.boot=x", Error::BadValue { key: BOOT, value: "x" }),
             ("ktest.after=", Error::BadValue { key: AFTER, value: "" }),
+            ("ktest.partition=slice:4/3", Error::BadValue { key: PARTITION, value: "slice:4/3" }),
         ];
         for (line, expected) in cases {
             assert_eq!(Request::parse(line), Err(expected), "{line}");

@@ -10,6 +10,7 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod partition;
 
 /// How a boot ended, as the kernel reports it through the arch's exit device.
 ///

@@ -49,9 +49,21 @@ extern "C" fn ktest_debug_stop() {
 /// Runs what `request` selects and exits; never returns.
 pub fn run(request: &Request<'_>) -> ! {
     DEBUG_FAILURES.store(request.debug, Ordering::SeqCst);
-    let mut tests: Vec<(String, &'static Test)> =
-        registry().iter().map(|test| (test.name().to_string(), test)).filter(|(name, _)| request.runs(name)).collect();
+    let mut tests: Vec<(String, &'static Test)> = registry()
+        .iter()
+        .map(|test| (test.name().to_string(), test))
+        .filter(|(name, _)| request.selects(name))
+        .collect();
     tests.sort_by(|a, b| a.0.cmp(&b.0));
+    // The slice is taken from the whole selection, before resuming, so every boot agrees.
+    if let Some(partition) = request.partition {
+        let mut position = 0;
+        tests.retain(|(name, _)| {
+            position += 1;
+            partition.contains(position - 1, name)
+        });
+    }
+    tests.retain(|(name, _)| request.runs(name));
 
     if request.list {
         for (name, _) in &tests {

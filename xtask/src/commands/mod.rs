@@ -1,6 +1,8 @@
 //! The subcommands (one module each, a struct with a `run` method), and what they share: the loaded arch table and common arguments.
 
 pub mod build;
+pub mod ci;
+pub mod doctor;
 pub mod gdb;
 pub mod lint;
 pub mod report;

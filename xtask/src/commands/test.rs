@@ -26,6 +26,10 @@ pub struct Test {
     /// Print the tests each architecture would run, without running them.
     #[arg(long)]
     list: bool,
+    /// Run one of N disjoint slices of the selected tests: `slice:K/N` (round-robin in name
+    /// order) or `hash:K/N` (by name hash, stable as tests come and go).
+    #[arg(long, value_name = "KIND:K/N", value_parser = parse_partition)]
+    partition: Option<kernel_abi::partition::Partition>,
     /// Default per-test timeout in seconds (a test's own `timeout` wins).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     timeout: u64,
@@ -51,6 +55,10 @@ pub struct Test {
     /// Extra arguments for QEMU.
     #[arg(last = true)]
     qemu_args: Vec<String>,
+}
+
+fn parse_partition(text: &str) -> Result<kernel_abi::partition::Partition, String> {
+    kernel_abi::partition::Partition::parse(text).map_err(|error| error.to_string())
 }
 
 impl Test {
@@ -84,6 +92,7 @@ impl Test {
             extra_qemu_args: self.qemu_args.clone(),
             debug_failures: None,
             source_root: context.workspace.root().to_path_buf(),
+            partition: self.partition,
         };
         if self.list {
             return list(&targets, &run_options);

@@ -1,0 +1,186 @@
+//! `cargo xtask doctor`: everything the harness depends on, whether it is usable, and the
+//! exact command that fixes what is not. Fast: it builds and boots nothing.
+
+use super::Context;
+use crate::arch::Arch;
+use crate::tools::{self, PackageManager};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+#[derive(clap::Args)]
+pub struct Doctor {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Ok,
+    /// Not required; worth knowing.
+    Note,
+    /// Required and missing or unusable.
+    Missing,
+}
+
+struct Check {
+    what: String,
+    status: Status,
+    detail: String,
+    fix: Option<String>,
+}
+
+impl Check {
+    fn ok(what: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check { what: what.into(), status: Status::Ok, detail: detail.into(), fix: None }
+    }
+
+    fn missing(what: impl Into<String>, detail: impl Into<String>, fix: Option<String>) -> Check {
+        Check { what: what.into(), status: Status::Missing, detail: detail.into(), fix }
+    }
+
+    fn note(what: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check { what: what.into(), status: Status::Note, detail: detail.into(), fix: None }
+    }
+}
+
+/// The first line a program prints for `args`, if it runs.
+fn first_line(program: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).stdin(Stdio::null()).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or("").trim().to_string())
+}
+
+fn install_fix(packages: &crate::arch::Packages) -> Option<String> {
+    PackageManager::detect().map(|manager| manager.install_command(manager.package(packages)))
+}
+
+fn toolchain_checks() -> Vec<Check> {
+    let rustc = std::env::var_os("RUSTC").map(PathBuf::from).unwrap_or_else(|| "rustc".into());
+    let mut checks = Vec::new();
+    let fix = Some("rustup toolchain install   (in the repository: reads rust-toolchain.toml)".to_string());
+    match first_line(&rustc, &["--version"]) {
+        Some(version) => checks.push(Check::ok("toolchain (rust-toolchain.toml)", version)),
+        None => return vec![Check::missing("toolchain (rust-toolchain.toml)", "rustc does not run", fix)],
+    }
+    let sysroot = first_line(&rustc, &["--print", "sysroot"]).map(PathBuf::from).unwrap_or_default();
+    let host = first_line(&rustc, &["--print", "host-tuple"]).unwrap_or_default();
+    let components = [
+        ("rust-src", sysroot.join("lib/rustlib/src/rust/library")),
+        ("llvm-tools", sysroot.join("lib/rustlib").join(&host).join("bin/llvm-objcopy")),
+    ];
+    for (component, path) in components {
+        checks.push(if path.exists() {
+            Check::ok(format!("  component {component}"), path.display().to_string())
+        } else {
+            Check::missing(format!("  component {component}"), format!("`{}` is missing", path.display()), fix.clone())
+        });
+    }
+    checks
+}
+
+fn qemu_checks(arch: &Arch) -> Vec<Check> {
+    let binary = &arch.qemu.binary;
+    let Some(path) = tools::find_on_path(binary) else {
+        return vec![Check::missing(binary.clone(), "not on PATH", install_fix(&arch.packages))];
+    };
+    let mut checks = vec![match first_line(&path, &["--version"]) {
+        Some(version) => Check::ok(binary.clone(), format!("{version} ({})", path.display())),
+        None => {
+            Check::missing(binary.clone(), format!("`{}` does not run", path.display()), install_fix(&arch.packages))
+        }
+    }];
+    if let Some(file) = &arch.qemu.firmware_file {
+        let search = Command::new(&path).args(["-L", "help"]).stdin(Stdio::null()).output();
+        let directories: Vec<PathBuf> = search
+            .map(|output| String::from_utf8_lossy(&output.stdout).lines().map(PathBuf::from).collect())
+            .unwrap_or_default();
+        let what = format!("  {} firmware", arch.name);
+        checks.push(match directories.iter().map(|dir| dir.join(file)).find(|candidate| candidate.is_file()) {
+            Some(found) => Check::ok(what, found.display().to_string()),
+            None => Check::missing(
+                what,
+                format!("`{file}` is in none of QEMU's data directories"),
+                install_fix(&arch.packages),
+            ),
+        });
+    }
+    checks
+}
+
+fn gdb_check(arches: &[Arch]) -> Check {
+    let unsupported: Vec<&str> = arches
+        .iter()
+        .filter(|arch| crate::debugger::find(arch, None, false).is_err())
+        .map(|arch| arch.name.as_str())
+        .collect();
+    let fix = install_fix(&tools::gdb_packages());
+    match (tools::find_on_path("gdb-multiarch").or_else(|| tools::find_on_path("gdb")), unsupported.is_empty()) {
+        (Some(path), true) => Check::ok(
+            "debugger",
+            format!("{} (supports every arch)", first_line(&path, &["--version"]).unwrap_or_default()),
+        ),
+        (Some(_), false) => Check::missing("debugger", format!("no gdb supports {}", unsupported.join(", ")), fix),
+        (None, _) => Check::missing("debugger", "neither gdb-multiarch nor gdb is on PATH", fix),
+    }
+}
+
+fn kvm_check() -> Check {
+    let usable = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+    if usable {
+        Check::note("KVM", "/dev/kvm is usable; not used: TCG is the default (on a virtual machine KVM can be slower)")
+    } else {
+        Check::note("KVM", "not available (/dev/kvm); TCG emulation is used, as always by default")
+    }
+}
+
+fn disk_check(target: &Path) -> Check {
+    let directory = target.ancestors().find(|dir| dir.exists()).unwrap_or(Path::new("/"));
+    let Ok(path) = std::ffi::CString::new(directory.as_os_str().as_encoded_bytes()) else {
+        return Check::note("disk", "cannot tell");
+    };
+    // SAFETY: statvfs fills the zeroed struct for a NUL-terminated path.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stats) } != 0 {
+        return Check::note("disk", "cannot tell");
+    }
+    let free = stats.f_bavail as u64 * stats.f_frsize as u64;
+    let detail = format!("{:.1} GiB free for {}", free as f64 / (1u64 << 30) as f64, directory.display());
+    // A cold build of the three kernels and the xtask takes about 2 GiB.
+    if free < 3 << 30 {
+        Check::missing("disk", detail, Some("free some space".into()))
+    } else {
+        Check::ok("disk", detail)
+    }
+}
+
+impl Doctor {
+    pub fn run(self, context: &Context) -> Result<ExitCode> {
+        let mut checks = toolchain_checks();
+        for arch in context.arches.all() {
+            checks.extend(qemu_checks(arch));
+        }
+        checks.push(gdb_check(context.arches.all()));
+        checks.push(kvm_check());
+        checks.push(disk_check(context.workspace.target_dir()));
+
+        let width = checks.iter().map(|check| check.what.len()).max().unwrap_or(0);
+        for check in &checks {
+            let status = match check.status {
+                Status::Ok => "ok",
+                Status::Note => "note",
+                Status::Missing => "MISSING",
+            };
+            println!("{:<width$}  {status:<7}  {}", check.what, check.detail);
+            if let Some(fix) = &check.fix {
+                println!("{:<width$}  {:<7}  fix: {fix}", "", "");
+            }
+        }
+        let missing = checks.iter().filter(|check| check.status == Status::Missing).count();
+        if missing > 0 {
+            println!("\n{missing} problem(s): run the `fix:` commands above");
+            return Ok(ExitCode::FAILURE);
+        }
+        println!("\neverything the harness needs is here");
+        Ok(ExitCode::SUCCESS)
+    }
+}
