@@ -87,14 +87,26 @@ fn a_missing_qemu_names_the_package_to_install_and_exits_2() {
 fn doctor_reports_everything_present_and_names_the_fix_for_a_hidden_qemu() {
     let run = xtask(&["doctor"]);
     assert_eq!(run.status, Some(0), "{}", run.all_output());
-    for line in ["qemu-system-x86_64 ", "qemu-system-aarch64 ", "qemu-system-riscv64 ", "riscv64 firmware", "debugger", "rust-src"] {
-        let row = run.stdout.lines().find(|row| row.contains(line)).unwrap_or_else(|| panic!("no `{line}` row:\n{}", run.stdout));
+    for line in [
+        "qemu-system-x86_64 ",
+        "qemu-system-aarch64 ",
+        "qemu-system-riscv64 ",
+        "riscv64 firmware",
+        "debugger",
+        "rust-src",
+    ] {
+        let row = run
+            .stdout
+            .lines()
+            .find(|row| row.contains(line))
+            .unwrap_or_else(|| panic!("no `{line}` row:\n{}", run.stdout));
         assert!(row.contains(" ok "), "{row}");
     }
 
     // The same machine with qemu-system-riscv64 hidden: a PATH of links to everything else.
     let bin = scratch("path-without-riscv-qemu");
-    let programs = ["qemu-system-x86_64", "qemu-system-aarch64", "gdb-multiarch", "apt-get", "rustc", "cargo", "rustup"];
+    let programs =
+        ["qemu-system-x86_64", "qemu-system-aarch64", "gdb-multiarch", "apt-get", "rustc", "cargo", "rustup"];
     for program in programs {
         let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
             .map(|dir| dir.join(program))

@@ -19,7 +19,9 @@ fn the_entry_breakpoint_is_hit_with_rust_frames_and_the_kernel_then_finishes() {
         let run = xtask(&["gdb", "--arch", arch, "--batch", &batch]);
         let output = run.all_output();
         assert_eq!(run.status, Some(0), "{arch}:\n{output}");
-        assert!(output.contains("Breakpoint 1, kernel::kernel_main"), "{arch}: entry breakpoint:\n{output}");
+        // The kernel's serial output reaches the same terminal on its own schedule and can
+        // split gdb's lines; gdb's `Breakpoint N, ` prefix and its bt lines stay whole.
+        assert!(output.contains("Breakpoint 1, "), "{arch}: entry breakpoint:\n{output}");
         assert!(output.contains("#0  kernel::kernel_main"), "{arch}: bt names the Rust function:\n{output}");
         assert!(
             output.contains(&format!("kernel::arch::{arch}::{arch}_entry")),
@@ -40,7 +42,7 @@ fn test_mode_stops_inside_the_test_function() {
         let run = xtask(&["gdb", "--arch", arch, "--test", "tests::fmt_integers", "--batch", &batch]);
         let output = run.all_output();
         assert_eq!(run.status, Some(0), "{arch}:\n{output}");
-        assert!(output.contains("Breakpoint 2, kernel::tests::fmt_integers"), "{arch}:\n{output}");
+        assert!(output.contains("Breakpoint 2, "), "{arch}: the test's breakpoint:\n{output}");
         assert!(output.contains("#0  kernel::tests::fmt_integers"), "{arch}:\n{output}");
         assert!(output.contains("kernel::ktest::runner::run"), "{arch}: the runner called it:\n{output}");
         assert!(output.contains("ok 1 tests::fmt_integers"), "{arch}: only that test ran:\n{output}");

@@ -8,3 +8,4 @@ mod boot;
 mod debugger;
 mod harness;
 mod kernel_tests;
+mod reproducible;

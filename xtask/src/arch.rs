@@ -64,11 +64,6 @@ impl fmt::Display for Arch {
 }
 
 impl Arch {
-    /// The kernel ELF cargo writes for this arch.
-    pub fn kernel_elf(&self, workspace: &Workspace, profile: &str) -> PathBuf {
-        workspace.target_dir().join(&self.name).join(profile).join("kernel")
-    }
-
     fn matches(&self, name: &str) -> bool {
         self.name == name || self.aliases.iter().any(|alias| alias == name)
     }

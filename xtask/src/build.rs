@@ -38,14 +38,43 @@ pub struct Image {
     /// A copy of cargo's output that later builds (other features) do not overwrite.
     pub path: PathBuf,
     pub size: u64,
+    pub sha256: String,
 }
 
 /// Builds the kernel for every arch in `arches` with one cargo invocation.
 pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, quiet: bool) -> Result<Vec<Image>> {
-    check_rust_src()?;
+    let built = cargo_build(workspace, workspace.target_dir(), arches, options, quiet)?;
+    let images_dir = workspace.xtask_dir().join("images");
+    std::fs::create_dir_all(&images_dir).with_context(|| format!("cannot create `{}`", images_dir.display()))?;
+    arches
+        .iter()
+        .zip(built)
+        .map(|(arch, built)| {
+            let path = images_dir.join(format!("{}-{}-{}.elf", arch.name, options.profile(), options.image_name()));
+            crate::fsutil::copy_atomically(&built, &path)?;
+            let contents = std::fs::read(&path)?;
+            Ok(Image { arch: arch.clone(), path, size: contents.len() as u64, sha256: sha256_hex(&contents) })
+        })
+        .collect()
+}
+
+/// Runs cargo for the kernel with `target_dir` as its target directory, checks each ELF,
+/// and returns their paths (in `arches` order).
+fn cargo_build(
+    workspace: &Workspace,
+    target_dir: &Path,
+    arches: &[Arch],
+    options: &BuildOptions,
+    quiet: bool,
+) -> Result<Vec<PathBuf>> {
+    let sysroot = check_rust_src()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
-    command.current_dir(workspace.root()).args(cargo_args("build", arches, options));
+    command
+        .current_dir(workspace.root())
+        .args(cargo_args("build", arches, options))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("RUSTFLAGS", rustflags(workspace, &sysroot));
     if quiet {
         command.arg("--quiet");
     }
@@ -57,19 +86,92 @@ pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, qui
             arches.iter().map(|arch| arch.name.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
-    let images_dir = workspace.xtask_dir().join("images");
-    std::fs::create_dir_all(&images_dir).with_context(|| format!("cannot create `{}`", images_dir.display()))?;
     arches
         .iter()
         .map(|arch| {
-            let built = arch.kernel_elf(workspace, options.profile());
+            let built = target_dir.join(&arch.name).join(options.profile()).join("kernel");
             check_elf(&built, arch)?;
-            let path = images_dir.join(format!("{}-{}-{}.elf", arch.name, options.profile(), options.image_name()));
-            crate::fsutil::copy_atomically(&built, &path)?;
-            let size = std::fs::metadata(&path)?.len();
-            Ok(Image { arch: arch.clone(), path, size })
+            Ok(built)
         })
         .collect()
+}
+
+/// Where sources live on this machine, remapped so that no image depends on it: the
+/// checkout (`.`), the standard library's source (`/rustc-src`), cargo's registry
+/// (`/cargo-registry`). Anything already in RUSTFLAGS comes first.
+pub fn path_remaps(workspace: &Workspace, sysroot: &Path) -> Vec<(PathBuf, &'static str)> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_default();
+    vec![
+        (workspace.root().to_path_buf(), "."),
+        (sysroot.join("lib/rustlib/src/rust"), RUST_SRC),
+        (cargo_home.join("registry/src"), CARGO_REGISTRY),
+    ]
+}
+
+/// What the standard library's source path is remapped to.
+pub const RUST_SRC: &str = "/rustc-src";
+const CARGO_REGISTRY: &str = "/cargo-registry";
+
+fn rustflags(workspace: &Workspace, sysroot: &Path) -> String {
+    let mut flags: Vec<String> =
+        std::env::var("RUSTFLAGS").ok().into_iter().filter(|flags| !flags.is_empty()).collect();
+    for (from, to) in path_remaps(workspace, sysroot) {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+    flags.join(" ")
+}
+
+fn sha256_hex(contents: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(contents).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Builds everything twice, in two fresh target directories, and fails naming the first
+/// differing section of the first image that differs.
+pub fn check_reproducible(workspace: &Workspace, arches: &[Arch], options: &BuildOptions) -> Result<()> {
+    let base = workspace.xtask_dir().join("reproducible");
+    let mut images = Vec::new();
+    for run in ["first", "second"] {
+        let target_dir = base.join(run);
+        let _ = std::fs::remove_dir_all(&target_dir);
+        images.push(cargo_build(workspace, &target_dir, arches, options, true)?);
+    }
+    for (arch, (first, second)) in arches.iter().zip(images[0].iter().zip(&images[1])) {
+        let (a, b) = (std::fs::read(first)?, std::fs::read(second)?);
+        if a != b {
+            bail!(
+                "{arch}: two builds differ ({} and {}); first difference in {}",
+                first.display(),
+                second.display(),
+                first_difference(&a, &b)
+            );
+        }
+        println!("{:<8} reproducible  sha256 {}", arch.name, sha256_hex(&a));
+    }
+    Ok(())
+}
+
+/// The first section whose bytes differ between two ELF files (or the header).
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    use object::{Object, ObjectSection};
+    let (Ok(first), Ok(second)) = (object::File::parse(a), object::File::parse(b)) else {
+        return "the file (not ELF)".to_string();
+    };
+    for section in first.sections() {
+        let name = section.name().unwrap_or("?");
+        let other = second.section_by_name(name);
+        let differs = match other {
+            Some(other) => section.data().ok() != other.data().ok() || section.address() != other.address(),
+            None => true,
+        };
+        if differs {
+            return format!("section `{name}`");
+        }
+    }
+    "the ELF headers or section table".to_string()
 }
 
 /// `cargo SUBCOMMAND` arguments for the kernel (`build`, `clippy`): every target JSON,
@@ -94,8 +196,9 @@ pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> 
     args
 }
 
-/// Fails early, with the fix, when the toolchain lacks the standard library's source.
-pub fn check_rust_src() -> Result<()> {
+/// Fails early, with the fix, when the toolchain lacks the standard library's source;
+/// returns the sysroot.
+pub fn check_rust_src() -> Result<PathBuf> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc).args(["--print", "sysroot"]).output().context("cannot run rustc")?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
@@ -106,7 +209,7 @@ pub fn check_rust_src() -> Result<()> {
          in the repository, which installs what rust-toolchain.toml lists",
         library.display()
     );
-    Ok(())
+    Ok(sysroot)
 }
 
 /// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.

@@ -77,6 +77,9 @@ pub fn has_function(elf: &Path, symbol: &str) -> Result<bool> {
 
 /// What gdb is asked to do on start.
 pub struct GdbStart<'a> {
+    /// Where gdb finds the sources the image's (remapped) debug info names: the checkout,
+    /// and the standard library's source under `/rustc-src`.
+    pub sources: &'a SourcePaths,
     pub elf: &'a Path,
     pub arch: &'a Arch,
     pub port: u16,
@@ -90,6 +93,8 @@ impl GdbStart<'_> {
     pub fn args(&self) -> Vec<String> {
         let mut args = vec!["-q".to_string(), self.elf.display().to_string()];
         let mut command = |text: String| args.extend(["-ex".to_string(), text]);
+        command(format!("directory {}", self.sources.checkout.display()));
+        command(format!("set substitute-path {} {}", crate::build::RUST_SRC, self.sources.rust_src.display()));
         command(format!("set architecture {}", self.arch.gdb_architecture));
         command(format!("target remote 127.0.0.1:{}", self.port));
         for breakpoint in &self.breakpoints {
@@ -105,14 +110,39 @@ impl GdbStart<'_> {
     }
 }
 
+/// The real places of the remapped source paths (see `build::path_remaps`).
+#[derive(Clone, Debug)]
+pub struct SourcePaths {
+    pub checkout: PathBuf,
+    pub rust_src: PathBuf,
+}
+
+impl SourcePaths {
+    pub fn of(workspace: &crate::workspace::Workspace) -> Result<SourcePaths> {
+        let sysroot = crate::build::check_rust_src()?;
+        Ok(SourcePaths { checkout: workspace.root().to_path_buf(), rust_src: sysroot.join("lib/rustlib/src/rust") })
+    }
+
+    /// The same, as gdb commands for a script.
+    pub fn script(&self) -> String {
+        format!(
+            "directory {}\nset substitute-path {} {}\n",
+            self.checkout.display(),
+            crate::build::RUST_SRC,
+            self.rust_src.display()
+        )
+    }
+}
+
 /// A gdb script that attaches to a kernel stopped by `--debug-failures` and selects the
 /// failed test's frame; detaching lets the kernel go on (the run resumes after the test).
-pub fn debug_failure_script(port: u16, test_name: &str) -> String {
+pub fn debug_failure_script(sources: &SourcePaths, port: u16, test_name: &str) -> String {
     let hold = kernel_abi::ktap::DEBUG_HOLD_FLAG;
     format!(
-        "target remote 127.0.0.1:{port}\n\
+        "{}target remote 127.0.0.1:{port}\n\
          define hook-detach\n  set language c\n  set var *(unsigned char *)&{hold} = 0\n  set language auto\nend\n\
          frame function {}\n",
+        sources.script(),
         test_symbol(test_name)
     )
 }
@@ -128,7 +158,9 @@ mod tests {
         let arches = Arches::load(&Workspace::locate()).unwrap();
         let arch = arches.find("riscv64").unwrap();
         let extra = vec!["-ex".to_string(), "bt".to_string()];
+        let sources = SourcePaths { checkout: "/src".into(), rust_src: "/rs".into() };
         let start = GdbStart {
+            sources: &sources,
             elf: Path::new("/k.elf"),
             arch,
             port: 1234,
@@ -138,7 +170,7 @@ mod tests {
         };
         assert_eq!(
             start.args().join(" "),
-            "-q /k.elf -ex set architecture riscv:rv64 -ex target remote 127.0.0.1:1234 \
+            "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 -ex target remote 127.0.0.1:1234 \
              -ex hbreak kernel_main -ex hbreak kernel::tests::fmt_integers -batch -x /s.gdb -ex bt"
         );
     }
@@ -155,8 +187,11 @@ mod tests {
 
     #[test]
     fn the_debug_failure_script_releases_the_kernel_on_detach() {
-        let script = debug_failure_script(4000, "selftest::assertion_fails");
-        assert!(script.starts_with("target remote 127.0.0.1:4000\n"));
+        let sources = SourcePaths { checkout: "/src".into(), rust_src: "/rs".into() };
+        let script = debug_failure_script(&sources, 4000, "selftest::assertion_fails");
+        assert!(
+            script.starts_with("directory /src\nset substitute-path /rustc-src /rs\ntarget remote 127.0.0.1:4000\n")
+        );
         assert!(script.contains("define hook-detach") && script.contains("&KTEST_DEBUG_HOLD = 0"));
         assert!(script.ends_with("frame function kernel::selftest::assertion_fails\n"));
     }

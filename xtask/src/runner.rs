@@ -40,6 +40,8 @@ pub struct DebugFailures {
     pub gdb: PathBuf,
     /// Where the attach scripts go (the run directory).
     pub script_dir: PathBuf,
+    /// Where the sources are, for the attach script.
+    pub sources: crate::debugger::SourcePaths,
 }
 
 /// What one arch's run reports as it goes.
@@ -230,7 +232,10 @@ fn boot_once(
 /// and returns the one command that runs it.
 fn attach_command(debug: &DebugFailures, launch: &Launch<'_>, port: u16, test: &str) -> Result<String> {
     let script = debug.script_dir.join(format!("{}-{}.gdb", launch.arch.name, test.replace("::", "-")));
-    crate::fsutil::write_atomically(&script, crate::debugger::debug_failure_script(port, test).as_bytes())?;
+    crate::fsutil::write_atomically(
+        &script,
+        crate::debugger::debug_failure_script(&debug.sources, port, test).as_bytes(),
+    )?;
     let words = [
         debug.gdb.display().to_string(),
         "-q".into(),

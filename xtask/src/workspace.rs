@@ -9,10 +9,14 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The repository this xtask was built from (the parent of `xtask/`). The target
-    /// directory honours `CARGO_TARGET_DIR`, as cargo does.
+    /// The repository this xtask was built from (the parent of `xtask/`), or the checkout
+    /// `XTASK_WORKSPACE` names (to build another copy of the repository with this xtask).
+    /// The target directory honours `CARGO_TARGET_DIR`, as cargo does.
     pub fn locate() -> Workspace {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf();
+        let root = match std::env::var_os("XTASK_WORKSPACE") {
+            Some(root) => PathBuf::from(root),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf(),
+        };
         let target_dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .map(|dir| if dir.is_relative() { root.join(dir) } else { dir })

@@ -12,15 +12,29 @@ pub struct Build {
     arch: ArchSelection,
     #[command(flatten)]
     build: BuildFlags,
+    /// Build twice in two fresh target directories and fail, naming the first differing
+    /// section, unless the images are byte-identical.
+    #[arg(long)]
+    check_reproducible: bool,
 }
 
 impl Build {
     pub fn run(self, context: &Context) -> anyhow::Result<ExitCode> {
         let arches = context.arches.select(&self.arch);
         let options = BuildOptions { release: self.build.release, features: self.build.features };
+        if self.check_reproducible {
+            crate::build::check_reproducible(&context.workspace, &arches, &options)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let images = build(&context.workspace, &arches, &options, false)?;
         for image in &images {
-            println!("{:<8} {:>9} bytes  {}", image.arch.name, image.size, image.path.display());
+            println!(
+                "{:<8} {:>9} bytes  sha256 {}  {}",
+                image.arch.name,
+                image.size,
+                image.sha256,
+                image.path.display()
+            );
         }
         Ok(ExitCode::SUCCESS)
     }

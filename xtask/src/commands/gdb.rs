@@ -117,7 +117,9 @@ impl Gdb {
             return Ok(ExitCode::SUCCESS);
         }
 
+        let sources = debugger::SourcePaths::of(&context.workspace)?;
         let start = GdbStart {
+            sources: &sources,
             elf: &image.path,
             arch: &arch,
             port,

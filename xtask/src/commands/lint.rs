@@ -13,6 +13,7 @@ pub struct Lint {}
 impl Lint {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         check_rust_src()?;
+        // (clippy checks; it builds no image, so it needs none of the build's path remapping)
         let kernel = BuildOptions { release: false, features: vec!["selftest".into()] };
         let mut kernel_clippy = cargo_args("clippy", context.arches.all(), &kernel);
         kernel_clippy.extend(["--".into(), "-D".into(), "warnings".into()]);

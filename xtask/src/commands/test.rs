@@ -98,7 +98,14 @@ impl Test {
             return list(&targets, &run_options);
         }
         let run_dir = new_run_dir(&context.workspace.xtask_dir())?;
-        run_options.debug_failures = gdb.map(|gdb| DebugFailures { gdb, script_dir: run_dir.clone() });
+        run_options.debug_failures = match gdb {
+            Some(gdb) => Some(DebugFailures {
+                gdb,
+                script_dir: run_dir.clone(),
+                sources: crate::debugger::SourcePaths::of(&context.workspace)?,
+            }),
+            None => None,
+        };
         let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
         let mut reporter = report::reporter(self.format);
         let runs = run_in_parallel(&targets, &run_options, &run_dir, jobs, reporter.as_mut())?;
