@@ -86,3 +86,35 @@ fn stack_overflow() {
     }
     core::hint::black_box(recurse(0));
 }
+
+/// Loads an empty IDT and traps: no handler, no double-fault handler, a triple fault. With
+/// `-no-reboot` QEMU then exits with status 0, which must never read as a pass.
+#[ktest(arch = "x86_64")]
+fn triple_fault() {
+    crate::arch::triple_fault();
+}
+
+/// Writes bytes that are not text between the KTAP lines; the test itself passes.
+#[ktest]
+fn garbage_output() {
+    crate::arch::console_write(b"\xff\xfe\x00\x1b[2J\x07 not utf-8: \xc3\x28\n");
+    crate::arch::console_write(b"ok 99 not a real result, just kernel noise\n");
+}
+
+/// A line of 200 KiB without a newline (longer than the harness keeps), then a passing test.
+#[ktest]
+fn overlong_line() {
+    let chunk = [b'x'; 1024];
+    for _ in 0..200 {
+        crate::arch::console_write(&chunk);
+    }
+    crate::arch::console_write(b"\n");
+}
+
+/// Floods the serial line forever; the harness must end it at its timeout, memory bounded.
+#[ktest(timeout = 3)]
+fn flood_forever() {
+    loop {
+        crate::arch::console_write(b"flooding the serial line with the same words, again and again\n");
+    }
+}

@@ -7,5 +7,6 @@
 mod boot;
 mod debugger;
 mod harness;
+mod hostile;
 mod kernel_tests;
 mod reproducible;

@@ -8,7 +8,10 @@ use crate::exit::ExitProtocol;
 use crate::workspace::Workspace;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use std::{fmt, path::PathBuf};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
 
 /// One architecture, as its `targets/<name>.toml` describes it.
 #[derive(Clone, Debug, Deserialize)]
@@ -21,6 +24,8 @@ pub struct Arch {
     pub elf_machine: u16,
     /// What gdb calls the architecture (`set architecture`).
     pub gdb_architecture: String,
+    /// The rustc built-in target the spec was derived from.
+    pub builtin_target: String,
     pub exit_protocol: ExitProtocol,
     pub qemu: Qemu,
     /// The package that provides `qemu.binary`, per package manager.
@@ -111,6 +116,12 @@ impl Arches {
                 path.display()
             );
         }
+        check_target_json(&arch.target_json)?;
+        let linker_script =
+            path.parent().unwrap_or(Path::new(".")).join("../linker-scripts").join(format!("{}.ld", arch.name));
+        if !linker_script.is_file() {
+            bail!("architecture `{}` has no linker script: expected `{}`", arch.name, linker_script.display());
+        }
         Ok(arch)
     }
 
@@ -136,6 +147,26 @@ impl Arches {
             ArchSelection::One(name) => self.find(name).into_iter().cloned().collect(),
         }
     }
+}
+
+/// Reads a target spec as rustc will, so that a broken one is reported by file, line and
+/// column before cargo runs.
+fn check_target_json(path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let spec: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        anyhow::anyhow!(
+            "`{}` is not valid JSON: line {}, column {}: {error}",
+            path.display(),
+            error.line(),
+            error.column()
+        )
+    })?;
+    for key in ["arch", "data-layout", "llvm-target", "target-pointer-width"] {
+        if spec.get(key).is_none() {
+            bail!("`{}` has no `{key}`: rustc requires it in a target spec", path.display());
+        }
+    }
+    Ok(())
 }
 
 /// What `--arch` names: `all`, or one arch (validated against the table by clap).
@@ -183,6 +214,38 @@ mod tests {
         assert_eq!(sorted.len(), names.len(), "a name or alias is claimed twice: {names:?}");
     }
 
+    /// A toolchain bump that changes what LLVM expects of a target must fail here, clearly,
+    /// rather than as a miscompiled kernel.
+    #[test]
+    fn each_target_json_agrees_with_this_rustc() {
+        for arch in table().all() {
+            let output = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+                .args(["-Z", "unstable-options", "--print", "target-spec-json", "--target", &arch.builtin_target])
+                .output()
+                .expect("rustc runs");
+            assert!(
+                output.status.success(),
+                "rustc does not know `{}`: {}",
+                arch.builtin_target,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let builtin: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            let ours: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&arch.target_json).unwrap()).unwrap();
+            for key in ["data-layout", "llvm-target", "arch", "target-pointer-width"] {
+                assert_eq!(
+                    ours[key],
+                    builtin[key],
+                    "{}: `{key}` differs from what this rustc expects for `{}`; regenerate the spec from \
+                     `rustc -Z unstable-options --print target-spec-json --target {}`",
+                    arch.target_json.display(),
+                    arch.builtin_target,
+                    arch.builtin_target
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_missing_field_is_reported_with_the_file() {
         let directory = crate::testutil::scratch_dir("arch-missing-field");
@@ -192,6 +255,45 @@ mod tests {
         let error = format!("{:#}", Arches::load_one(path.clone()).unwrap_err());
         assert!(error.contains(&path.display().to_string()), "{error}");
         assert!(error.contains("missing field"), "{error}");
+    }
+
+    /// A copy of a real arch description in a scratch `targets/`, with its JSON replaced.
+    fn scratch_arch(name: &str, json: &str) -> PathBuf {
+        let directory = crate::testutil::scratch_dir(name);
+        let targets = directory.join("targets");
+        std::fs::create_dir_all(&targets).unwrap();
+        std::fs::create_dir_all(directory.join("linker-scripts")).unwrap();
+        let real = Workspace::locate().root().to_path_buf();
+        std::fs::copy(real.join("targets/riscv64.toml"), targets.join("riscv64.toml")).unwrap();
+        std::fs::copy(real.join("linker-scripts/riscv64.ld"), directory.join("linker-scripts/riscv64.ld")).unwrap();
+        std::fs::write(targets.join("riscv64.json"), json).unwrap();
+        targets.join("riscv64.toml")
+    }
+
+    #[test]
+    fn a_malformed_target_json_is_reported_by_file_line_and_column() {
+        let toml = scratch_arch("arch-bad-json", "{\n  \"arch\": \"riscv64\",\n  \"data-layout\" \"e-m\"\n}\n");
+        let error = format!("{:#}", Arches::load_one(toml).unwrap_err());
+        assert!(error.contains("riscv64.json` is not valid JSON: line 3, column"), "{error}");
+    }
+
+    #[test]
+    fn a_target_json_without_a_required_key_is_named() {
+        let toml = scratch_arch(
+            "arch-json-no-layout",
+            r#"{"arch": "riscv64", "llvm-target": "riscv64", "target-pointer-width": 64}"#,
+        );
+        let error = format!("{:#}", Arches::load_one(toml).unwrap_err());
+        assert!(error.contains("has no `data-layout`"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_linker_script_is_named() {
+        let real = std::fs::read_to_string(Workspace::locate().root().join("targets/riscv64.json")).unwrap();
+        let toml = scratch_arch("arch-no-linker-script", &real);
+        std::fs::remove_file(toml.parent().unwrap().join("../linker-scripts/riscv64.ld")).unwrap();
+        let error = format!("{:#}", Arches::load_one(toml).unwrap_err());
+        assert!(error.contains("has no linker script: expected") && error.contains("riscv64.ld"), "{error}");
     }
 
     #[test]

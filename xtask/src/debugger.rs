@@ -138,12 +138,17 @@ impl SourcePaths {
 /// failed test's frame; detaching lets the kernel go on (the run resumes after the test).
 pub fn debug_failure_script(sources: &SourcePaths, port: u16, test_name: &str) -> String {
     let hold = kernel_abi::ktap::DEBUG_HOLD_FLAG;
+    // The name came from the serial line: a gdb command gets it only if it is a Rust path.
+    let frame = if test_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        format!("frame function {}\n", test_symbol(test_name))
+    } else {
+        String::new()
+    };
     format!(
         "{}target remote 127.0.0.1:{port}\n\
          define hook-detach\n  set language c\n  set var *(unsigned char *)&{hold} = 0\n  set language auto\nend\n\
-         frame function {}\n",
+         {frame}",
         sources.script(),
-        test_symbol(test_name)
     )
 }
 
@@ -194,5 +199,7 @@ mod tests {
         );
         assert!(script.contains("define hook-detach") && script.contains("&KTEST_DEBUG_HOLD = 0"));
         assert!(script.ends_with("frame function kernel::selftest::assertion_fails\n"));
+        let hostile = debug_failure_script(&sources, 4000, "x\nshell rm -rf /");
+        assert!(!hostile.contains("shell"), "a name that is not a Rust path never reaches gdb: {hostile}");
     }
 }

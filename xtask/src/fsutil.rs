@@ -24,6 +24,21 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Fails now, naming `path`, if a report could not be written there later (its directory is
+/// missing or not writable), rather than after a long run.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let directory = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !directory.is_dir() {
+        anyhow::bail!("cannot write `{}`: the directory `{}` does not exist", path.display(), directory.display());
+    }
+    let probe = directory.join(format!(".xtask-write-probe.{}", std::process::id()));
+    std::fs::File::create(&probe).map(|_| ()).with_context(|| {
+        format!("cannot write `{}`: the directory `{}` is not writable", path.display(), directory.display())
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Copies `from` to `to` atomically.
 pub fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
     let contents = std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;

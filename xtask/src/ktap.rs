@@ -106,6 +106,22 @@ pub enum FindingKind {
     },
 }
 
+impl FindingKind {
+    /// Whether the stream's verdicts themselves are in doubt (numbering, structure), as
+    /// opposed to its text (encoding, length, a cut at the very end).
+    pub fn casts_doubt_on_verdicts(&self) -> bool {
+        match self {
+            FindingKind::MissingPlan { .. }
+            | FindingKind::PlanMismatch { .. }
+            | FindingKind::DuplicateNumber { .. }
+            | FindingKind::OutOfOrder { .. }
+            | FindingKind::ResultOutsideDocument
+            | FindingKind::BailOut { .. } => true,
+            FindingKind::TruncatedLine | FindingKind::LineTooLong { .. } | FindingKind::InvalidUtf8 => false,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: ", self.line)?;
@@ -324,6 +340,11 @@ struct ParsedResult {
     number: Option<u64>,
     name: String,
     directive: Option<Directive>,
+}
+
+/// The test name of a line that reads as a KTAP result (`ok 3 name`), else None.
+pub fn result_name(line: &str) -> Option<String> {
+    parse_result(line.trim()).map(|result| result.name)
 }
 
 /// `ok 1 name`, `not ok 2 - name # SKIP reason`, `ok` alone.

@@ -39,6 +39,7 @@ pub struct Counts {
     pub passed: usize,
     pub failed: usize,
     pub ignored: usize,
+    pub not_run: usize,
 }
 
 impl Counts {
@@ -49,15 +50,19 @@ impl Counts {
                 Status::Passed => counts.passed += 1,
                 Status::Failed(_) => counts.failed += 1,
                 Status::Ignored(_) => counts.ignored += 1,
+                Status::NotRun(_) => counts.not_run += 1,
             }
         }
         counts
     }
 }
 
-/// Whether a run passed: no failed test and no problem, on every arch.
+/// Whether a run passed: no failed test, none left unrun, and no problem, on every arch.
 pub fn all_passed(runs: &[ArchRun]) -> bool {
-    runs.iter().all(|run| run.session.problems.is_empty() && Counts::of(&run.session.outcomes).failed == 0)
+    runs.iter().all(|run| {
+        let counts = Counts::of(&run.session.outcomes);
+        run.session.problems.is_empty() && counts.failed == 0 && counts.not_run == 0
+    })
 }
 
 fn format_duration(duration: Option<Duration>) -> String {
@@ -78,6 +83,7 @@ fn status_word(status: &Status) -> String {
         Status::Passed => "ok".into(),
         Status::Failed(reason) => format!("FAILED ({})", reason.as_str()),
         Status::Ignored(_) => "ignored".into(),
+        Status::NotRun(_) => "not run".into(),
     }
 }
 
@@ -109,7 +115,7 @@ impl Reporter for Human {
                     outcome.name,
                     format_duration(outcome.duration)
                 );
-                if let Status::Ignored(reason) = &outcome.status {
+                if let Status::Ignored(reason) | Status::NotRun(reason) = &outcome.status {
                     text.push_str(&format!("({reason})"));
                 }
                 if let Some(message) = &outcome.message {
@@ -213,6 +219,15 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
             writeln!(out, "    serial log: {}", run.log.display())?;
         }
     }
+    let noted: Vec<&ArchRun> = runs.iter().filter(|run| !run.session.notes.is_empty()).collect();
+    if !noted.is_empty() {
+        writeln!(out, "\nnotes:")?;
+        for run in noted {
+            for note in &run.session.notes {
+                writeln!(out, "  {} (boot {}): {}", run.arch, note.boot, note.message)?;
+            }
+        }
+    }
     let problem_runs: Vec<&ArchRun> = runs.iter().filter(|run| !run.session.problems.is_empty()).collect();
     if !problem_runs.is_empty() {
         writeln!(out, "\nproblems:")?;
@@ -228,8 +243,8 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
     }
     writeln!(
         out,
-        "\n{:<10} {:>6} {:>6} {:>7} {:>5} {:>8}  serial log",
-        "arch", "passed", "failed", "ignored", "boots", "time"
+        "\n{:<10} {:>6} {:>6} {:>7} {:>7} {:>5} {:>8}  serial log",
+        "arch", "passed", "failed", "ignored", "not run", "boots", "time"
     )?;
     let mut total = Counts::default();
     for run in runs {
@@ -237,20 +252,23 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
         total.passed += counts.passed;
         total.failed += counts.failed;
         total.ignored += counts.ignored;
+        total.not_run += counts.not_run;
         writeln!(
             out,
-            "{:<10} {:>6} {:>6} {:>7} {:>5} {:>8}  {}",
+            "{:<10} {:>6} {:>6} {:>7} {:>7} {:>5} {:>8}  {}",
             run.arch,
             counts.passed,
             counts.failed,
             counts.ignored,
+            counts.not_run,
             run.boots,
             format!("{:.2} s", run.wall_time.as_secs_f64()),
             run.log.display()
         )?;
     }
     if runs.len() > 1 {
-        writeln!(out, "{:<10} {:>6} {:>6} {:>7}", "total", total.passed, total.failed, total.ignored)?;
+        let totals = (total.passed, total.failed, total.ignored, total.not_run);
+        writeln!(out, "{:<10} {:>6} {:>6} {:>7} {:>7}", "total", totals.0, totals.1, totals.2, totals.3)?;
     }
     let differences = cross_arch_differences(runs);
     if !differences.is_empty() {
@@ -260,9 +278,10 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
         }
     }
     let verdict = if all_passed(runs) { "ok" } else { "FAILED" };
+    let not_run = if total.not_run > 0 { format!(", {} not run", total.not_run) } else { String::new() };
     writeln!(
         out,
-        "\ntest result: {verdict}. {} passed, {} failed, {} ignored",
+        "\ntest result: {verdict}. {} passed, {} failed, {} ignored{not_run}",
         total.passed, total.failed, total.ignored
     )
 }
@@ -295,6 +314,7 @@ pub fn cross_arch_differences(runs: &[ArchRun]) -> Vec<String> {
                         Some(Status::Passed) => "ok",
                         Some(Status::Failed(_)) => "FAILED",
                         Some(Status::Ignored(_)) => "ignored",
+                        Some(Status::NotRun(_)) => "not run",
                     };
                     format!("{}: {word}", run.arch)
                 })
@@ -322,7 +342,7 @@ pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
     let event = match outcome.status {
         Status::Passed => "ok",
         Status::Failed(_) => "failed",
-        Status::Ignored(_) => "ignored",
+        Status::Ignored(_) | Status::NotRun(_) => "ignored",
     };
     let mut value = json!({
         "type": "test",
@@ -339,6 +359,10 @@ pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
     }
     if let Status::Ignored(reason) = &outcome.status {
         value["message"] = json!(reason);
+    }
+    if let Status::NotRun(why) = &outcome.status {
+        value["reason"] = json!("not-run");
+        value["message"] = json!(why);
     }
     value
 }
@@ -367,7 +391,7 @@ impl Reporter for Json {
     fn finish(&mut self, runs: &[ArchRun]) {
         for run in runs {
             let counts = Counts::of(&run.session.outcomes);
-            let ok = run.session.problems.is_empty() && counts.failed == 0;
+            let ok = run.session.problems.is_empty() && counts.failed == 0 && counts.not_run == 0;
             let mut value = json!({
                 "type": "suite",
                 "event": if ok { "ok" } else { "failed" },
@@ -375,11 +399,15 @@ impl Reporter for Json {
                 "passed": counts.passed,
                 "failed": counts.failed,
                 "ignored": counts.ignored,
+                "not_run": counts.not_run,
                 "exec_time": run.wall_time.as_secs_f64(),
                 "log": run.log.display().to_string(),
             });
             if !run.session.problems.is_empty() {
                 value["problems"] = json!(run.session.problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>());
+            }
+            if !run.session.notes.is_empty() {
+                value["notes"] = json!(run.session.notes.iter().map(|note| note.message.clone()).collect::<Vec<_>>());
             }
             Json::emit(value);
         }
@@ -399,6 +427,11 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
                 Status::Ignored(reason) => {
                     let mut status = TestCaseStatus::skipped();
                     status.set_message(reason.as_str());
+                    status
+                }
+                Status::NotRun(why) => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(format!("not run: {why}"));
                     status
                 }
                 Status::Failed(reason) => {
@@ -453,6 +486,7 @@ pub fn merged_ktap(outcomes: &[Outcome]) -> String {
         let line = match &outcome.status {
             Status::Passed => format!("ok {number} {}", outcome.name),
             Status::Ignored(reason) => format!("ok {number} {} # SKIP {reason}", outcome.name),
+            Status::NotRun(why) => format!("ok {number} {} # SKIP not run: {why}", outcome.name),
             Status::Failed(reason) => {
                 // A timeout or a crash has no kernel diagnostic: the harness states it.
                 if matches!(reason, Reason::Timeout | Reason::Crash) {

@@ -115,7 +115,7 @@ pub fn run_arch(
     };
     let file = std::fs::File::create(log_path)
         .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
-    let mut log = std::io::BufWriter::new(file);
+    let mut log = SerialLog { file: std::io::BufWriter::new(file), written: 0 };
     let started = Instant::now();
     let mut session =
         Session::new().with_symbolizer(crate::symbolize::Symbolizer::new(target.image, &options.source_root));
@@ -138,10 +138,10 @@ pub fn run_arch(
             extra_args: &options.extra_qemu_args,
         };
         let command = launch.display();
-        writeln!(log, "{}", Marker::BootStarted { boot, command: command.clone() })?;
+        log.marker(&Marker::BootStarted { boot, command: command.clone() }.to_string())?;
         send(Progress::BootStarted { boot, command });
         let end = boot_once(&launch, options, &mut session, &mut log, &send)?;
-        writeln!(log, "{}", Marker::BootEnded { boot, end })?;
+        log.marker(&Marker::BootEnded { boot, end }.to_string())?;
         log.flush()?;
         let problems_before = session.problems.len();
         let (events, next) = session.end_boot(end);
@@ -158,10 +158,55 @@ pub fn run_arch(
             }
         }
     }
+    let why = match crate::process::interrupted() {
+        Some(signal) => format!("the run was interrupted by signal {signal}"),
+        None => match session.problems.last() {
+            Some(problem) => format!("the run stopped: {}", problem.message),
+            None => "the kernel never ran it".to_string(),
+        },
+    };
+    session.finish_run(&why).into_iter().for_each(|event| send(Progress::Session(event)));
     log.flush()?;
     let merged = log_path.with_file_name(format!("{}.ktap", target.arch.name));
     crate::fsutil::write_atomically(&merged, crate::report::merged_ktap(&session.outcomes).as_bytes())?;
     Ok(ArchRun { arch: arch_name, session, log: log_path.to_path_buf(), boots: boot, wall_time: started.elapsed() })
+}
+
+/// An arch's serial log, capped: a kernel that floods its serial line cannot fill the disk.
+/// The harness's own marker lines are always written.
+struct SerialLog {
+    file: std::io::BufWriter<std::fs::File>,
+    written: u64,
+}
+
+/// The most serial output kept per arch and run.
+const LOG_CAP: u64 = 32 << 20;
+
+impl SerialLog {
+    fn line(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let before = self.written;
+        self.written += bytes.len() as u64 + 1;
+        if self.written <= LOG_CAP {
+            self.file.write_all(bytes)?;
+            self.file.write_all(b"\n")?;
+        } else if before <= LOG_CAP {
+            let note = format!(
+                "{}serial log capped at {} MiB: later serial lines are not kept",
+                crate::session::MARKER,
+                LOG_CAP >> 20
+            );
+            writeln!(self.file, "{note}")?;
+        }
+        Ok(())
+    }
+
+    fn marker(&mut self, text: &str) -> std::io::Result<()> {
+        writeln!(self.file, "{text}")
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// One QEMU run: streams its lines through the session until it exits or stalls.
@@ -169,7 +214,7 @@ fn boot_once(
     launch: &Launch<'_>,
     options: &RunOptions,
     session: &mut Session,
-    log: &mut impl Write,
+    log: &mut SerialLog,
     send: &impl Fn(Progress),
 ) -> Result<BootEnd> {
     let default_timeout = options.timeout;
@@ -180,8 +225,7 @@ fn boot_once(
     let end = loop {
         match qemu.next_line(deadline) {
             QemuNext::Line(line) => {
-                log.write_all(&line.bytes)?;
-                log.write_all(b"\n")?;
+                log.line(&line.bytes)?;
                 let text = line.text();
                 if let (Some(debug), Some(gdb)) = (&options.debug_failures, launch.gdb)
                     && let Some(test) = text.strip_prefix(kernel_abi::ktap::DEBUG_STOP)
@@ -231,7 +275,9 @@ fn boot_once(
 /// Writes the gdb script that attaches to the stopped kernel at the failed test's frame,
 /// and returns the one command that runs it.
 fn attach_command(debug: &DebugFailures, launch: &Launch<'_>, port: u16, test: &str) -> Result<String> {
-    let script = debug.script_dir.join(format!("{}-{}.gdb", launch.arch.name, test.replace("::", "-")));
+    // The name came from the serial line: only safe characters reach a file name.
+    let file_name: String = test.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect();
+    let script = debug.script_dir.join(format!("{}-{file_name}.gdb", launch.arch.name));
     crate::fsutil::write_atomically(
         &script,
         crate::debugger::debug_failure_script(&debug.sources, port, test).as_bytes(),

@@ -25,6 +25,8 @@ pub enum Status {
     Passed,
     Failed(Reason),
     Ignored(String),
+    /// Planned by the kernel but never run: the run was interrupted or could not go on.
+    NotRun(String),
 }
 
 /// Why a test failed.
@@ -132,7 +134,10 @@ struct Running {
 #[derive(Debug)]
 pub struct Session {
     pub outcomes: Vec<Outcome>,
+    /// What makes the run fail beyond its tests' own verdicts.
     pub problems: Vec<Problem>,
+    /// What is worth saying but leaves every verdict intact (invalid UTF-8, a long line).
+    pub notes: Vec<Problem>,
     parser: ktap::Parser,
     boot: u32,
     running: Option<Running>,
@@ -143,6 +148,8 @@ pub struct Session {
     last_result_this_boot: Option<String>,
     recent_lines: VecDeque<String>,
     symbolizer: Option<Symbolizer>,
+    /// Every test a boot announced it would run (`# test: NAME` after the plan).
+    planned_names: std::collections::BTreeSet<String>,
 }
 
 impl Default for Session {
@@ -156,6 +163,7 @@ impl Session {
         Session {
             outcomes: Vec::new(),
             problems: Vec::new(),
+            notes: Vec::new(),
             parser: ktap::Parser::new(),
             boot: 0,
             running: None,
@@ -165,6 +173,7 @@ impl Session {
             last_result_this_boot: None,
             recent_lines: VecDeque::new(),
             symbolizer: None,
+            planned_names: std::collections::BTreeSet::new(),
         }
     }
 
@@ -202,6 +211,18 @@ impl Session {
             self.recent_lines.pop_front();
         }
         let mut events = Vec::new();
+        // While a test runs, only its own result line is a result: a test that prints text
+        // looking like another test's result must not have it pinned on anyone.
+        if let Some(running) = &self.running
+            && let Some(name) = ktap::result_name(&line.text())
+            && name != running.name
+        {
+            let message =
+                format!("`{}` printed a line that reads as a result for `{name}`: taken as its output", running.name);
+            self.notes.push(Problem { boot: self.boot, message, excerpt: Vec::new() });
+            events.push(Event::Output(line.text()));
+            return events;
+        }
         for item in self.parser.line(line) {
             self.item(item, &mut events);
         }
@@ -220,18 +241,23 @@ impl Session {
             Item::Result(result) if !result.has_subtests => self.result(result, events),
             Item::Result(_) => {} // a suite's verdict: its tests were counted one by one
             Item::Other { text } => events.push(Event::Output(text)),
-            Item::Finding(finding) => self.problems.push(Problem {
-                boot: self.boot,
-                message: format!("KTAP: {finding}"),
-                excerpt: Vec::new(),
-            }),
+            Item::Finding(finding) => {
+                let problem = Problem { boot: self.boot, message: format!("KTAP: {finding}"), excerpt: Vec::new() };
+                if finding.kind.casts_doubt_on_verdicts() {
+                    self.problems.push(problem)
+                } else {
+                    self.notes.push(problem)
+                }
+            }
             Item::Version { .. } | Item::Plan { .. } | Item::Subtest { .. } => {}
         }
     }
 
     fn diagnostic(&mut self, text: String, events: &mut Vec<Event>) {
         let marker = format!("# {text}");
-        if let Some(announced) = marker.strip_prefix(conventions::START) {
+        if let Some(name) = marker.strip_prefix(conventions::LISTED) {
+            self.planned_names.insert(name.trim().to_string());
+        } else if let Some(announced) = marker.strip_prefix(conventions::START) {
             let (name, timeout_secs) = match announced.rsplit_once(" timeout=") {
                 Some((name, seconds)) => (name.to_string(), seconds.trim().parse().unwrap_or(0)),
                 None => (announced.trim().to_string(), 0),
@@ -461,6 +487,19 @@ impl Session {
 
     fn problem(&mut self, message: String) {
         self.problems.push(Problem { boot: self.boot, message, excerpt: self.recent_lines() });
+    }
+
+    /// The run is over: every planned test without an outcome is recorded as not run,
+    /// because of `why` (an interruption, a boot that could not go on).
+    pub fn finish_run(&mut self, why: &str) -> Vec<Event> {
+        let done: std::collections::BTreeSet<&str> = self.outcomes.iter().map(|o| o.name.as_str()).collect();
+        let missing: Vec<String> =
+            self.planned_names.iter().filter(|name| !done.contains(name.as_str())).cloned().collect();
+        let mut events = Vec::new();
+        for name in missing {
+            self.push(name, Status::NotRun(why.to_string()), Vec::new(), None, &mut events);
+        }
+        events
     }
 
     /// Records a problem found outside the stream (QEMU's own error output, say).

@@ -75,8 +75,12 @@ impl Symbolizer {
         found
     }
 
+    /// The repository's files relative to its root, whether the image names them from the
+    /// checkout remapped to `.` (see `build::path_remaps`) or by absolute path.
     fn relative(&self, file: &str) -> String {
-        Path::new(file).strip_prefix(&self.root).map_or_else(|_| file.to_string(), |path| path.display().to_string())
+        let path = Path::new(file);
+        let relative = path.strip_prefix(".").or_else(|_| path.strip_prefix(&self.root)).unwrap_or(path);
+        relative.display().to_string()
     }
 }
 

@@ -78,6 +78,64 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| is_executable(candidate))
 }
 
+/// A file called `program` on PATH that is not executable.
+fn find_non_executable(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
+}
+
+/// The oldest QEMU the harness works with (semihosting exit on riscv64 S-mode needs 7.0);
+/// it is tested with 7.2.
+pub const MIN_QEMU: (u32, u32) = (7, 0);
+
+/// Checks that the QEMU at `path` is new enough, running `--version` only when the binary
+/// changed since the last check (recorded in `cache`).
+pub fn check_qemu_version(path: &Path, packages: &Packages, cache: &Path) -> Result<()> {
+    let meta = path.metadata().map_err(|error| anyhow::anyhow!("cannot stat `{}`: {error}", path.display()))?;
+    let mtime =
+        meta.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+    let key = format!("{}\t{}\t{}", path.display(), mtime.as_nanos(), meta.len());
+    let cached = std::fs::read_to_string(cache).unwrap_or_default();
+    if cached.lines().any(|line| line == key) {
+        return Ok(());
+    }
+    let output = Command::new(path).arg("--version").stdin(std::process::Stdio::null()).output();
+    let text = output.map(|output| String::from_utf8_lossy(&output.stdout).into_owned()).unwrap_or_default();
+    let version = parse_qemu_version(&text).ok_or_else(|| {
+        anyhow::anyhow!("`{} --version` does not say which QEMU it is (it printed {:?})", path.display(), text.trim())
+    })?;
+    if (version.0, version.1) < MIN_QEMU {
+        bail!(
+            "`{}` is QEMU {}.{}.{}; the harness needs {}.{} or newer (tested with 7.2): install the distribution's \
+             package (Debian/Ubuntu `{}`) or put a newer QEMU first on PATH",
+            path.display(),
+            version.0,
+            version.1,
+            version.2,
+            MIN_QEMU.0,
+            MIN_QEMU.1,
+            packages.debian
+        );
+    }
+    if let Some(directory) = cache.parent() {
+        let _ = std::fs::create_dir_all(directory);
+    }
+    let mut lines: Vec<&str> =
+        cached.lines().filter(|line| !line.starts_with(&format!("{}\t", path.display()))).collect();
+    lines.push(&key);
+    // Only a cache: if writing it fails, the next run asks QEMU again.
+    let _ = crate::fsutil::write_atomically(cache, (lines.join("\n") + "\n").as_bytes());
+    Ok(())
+}
+
+/// `QEMU emulator version 7.2.22 (Debian ...)` → (7, 2, 22).
+pub fn parse_qemu_version(text: &str) -> Option<(u32, u32, u32)> {
+    let rest = text.lines().next()?.split("version ").nth(1)?;
+    let mut numbers =
+        rest.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().ok());
+    Some((numbers.next()??, numbers.next()??, numbers.next().flatten().unwrap_or(0)))
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
@@ -95,6 +153,13 @@ pub fn require(program: &str, packages: &Packages, allow_install: bool) -> Resul
     }
     if program.contains('/') {
         bail!("`{program}` does not exist or is not a file");
+    }
+    if let Some(found) = find_non_executable(program) {
+        bail!(
+            "`{}` exists but is not executable: `chmod +x` it, or reinstall the package (Debian/Ubuntu `{}`)",
+            found.display(),
+            packages.debian
+        );
     }
     let Some(manager) = PackageManager::detect() else {
         bail!(
@@ -166,6 +231,36 @@ mod tests {
         let error = require("surely-not-a-real-program-xyz", &packages, false).unwrap_err().to_string();
         assert!(error.contains("`surely-not-a-real-program-xyz` is not installed"), "{error}");
         assert!(error.contains("install it"), "{error}");
+    }
+
+    #[test]
+    fn qemu_versions_are_read_from_the_banner() {
+        assert_eq!(
+            parse_qemu_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\nCopyright"),
+            Some((7, 2, 22))
+        );
+        assert_eq!(parse_qemu_version("QEMU emulator version 10.0.2"), Some((10, 0, 2)));
+        assert_eq!(parse_qemu_version("QEMU emulator version 8.1"), Some((8, 1, 0)));
+        assert_eq!(parse_qemu_version("not qemu"), None);
+    }
+
+    /// A stand-in QEMU for this one function: a script that prints an old version.
+    #[test]
+    fn an_old_qemu_is_rejected_with_its_version_and_a_current_one_is_remembered() {
+        use std::os::unix::fs::PermissionsExt;
+        let directory = crate::testutil::scratch_dir("old-qemu");
+        let fake = directory.join("qemu-system-x86_64");
+        std::fs::write(&fake, "#!/bin/sh\necho 'QEMU emulator version 5.0.1'\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = directory.join("versions");
+        let packages = gdb_packages();
+        let error = check_qemu_version(&fake, &packages, &cache).unwrap_err().to_string();
+        assert!(error.contains("is QEMU 5.0.1; the harness needs 7.0 or newer"), "{error}");
+        assert!(!cache.exists(), "a rejected QEMU is not remembered");
+
+        std::fs::write(&fake, "#!/bin/sh\necho 'QEMU emulator version 7.2.22'\n").unwrap();
+        check_qemu_version(&fake, &packages, &cache).unwrap();
+        assert!(std::fs::read_to_string(&cache).unwrap().contains("qemu-system-x86_64\t"));
     }
 
     #[test]

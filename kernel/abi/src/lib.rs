@@ -74,7 +74,8 @@ pub mod ktap {
     pub const BACKTRACE: &str = "# backtrace:";
     /// `# registers: NAME=0x... ...`: the CPU state at a fault.
     pub const REGISTERS: &str = "# registers: ";
-    /// `# test: NAME`, one per test, answering `ktest.list`.
+    /// `# test: NAME`, one per test: the answer to `ktest.list`, and the plan by name after
+    /// the `1..N` line of a run.
     pub const LISTED: &str = "# test: ";
     /// `# debug: stopped NAME`: with `ktest.debug`, the kernel stopped in `ktest_debug_stop`
     /// after NAME failed; it waits there until a debugger clears `KTEST_DEBUG_HOLD`.

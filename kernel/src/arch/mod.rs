@@ -12,6 +12,7 @@
 //! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
 //! | `ticks()` / `ticks_per_second()` | the arch's free-running counter and its frequency, if known |
 //! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
+//! | `triple_fault() -> !` | x86_64 only: reset the CPU through a triple fault (for the self-tests) |
 //! | `breakpoint()` | execute a breakpoint instruction; the trap handler counts it and returns |
 //! | `timer_start(hz)` / `timer_stop()` | periodic timer interrupts, each counted by `interrupts::timer_tick` |
 //! | `frame_pointer()` | the current frame pointer |
@@ -37,6 +38,8 @@ cfg_if::cfg_if! {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+pub use imp::triple_fault;
 pub use imp::{
     NAME, breakpoint, console_write, exit, frame_pointer, frame_record, ticks, ticks_per_second, timer_start,
     timer_stop, undefined_instruction,

@@ -58,7 +58,7 @@ impl Gdb {
         crate::process::install_signal_handlers(ctrl_c)?;
         let arch = one_arch(context, self.arch.clone(), "gdb")?;
         let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
-        let qemu_binary = self.qemu.qemu_binary(&arch)?;
+        let qemu_binary = self.qemu.qemu_binary(&arch, &context.workspace)?;
         let gdb = match debugger::find(&arch, self.gdb.as_deref(), allow_install) {
             Ok(gdb) => gdb,
             // The server needs no debugger here: name the usual one in the instructions.

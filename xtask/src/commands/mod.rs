@@ -101,8 +101,11 @@ pub struct QemuFlags {
 }
 
 impl QemuFlags {
-    /// The QEMU binary for `arch`, installed first if missing and allowed.
-    pub fn qemu_binary(&self, arch: &crate::arch::Arch) -> anyhow::Result<std::path::PathBuf> {
-        crate::tools::require(&arch.qemu.binary, &arch.packages, crate::tools::installs_allowed(self.no_install))
+    /// The QEMU binary for `arch`, installed first if missing and allowed, and new enough.
+    pub fn qemu_binary(&self, arch: &crate::arch::Arch, workspace: &Workspace) -> anyhow::Result<std::path::PathBuf> {
+        let path =
+            crate::tools::require(&arch.qemu.binary, &arch.packages, crate::tools::installs_allowed(self.no_install))?;
+        crate::tools::check_qemu_version(&path, &arch.packages, &workspace.xtask_dir().join("qemu-versions"))?;
+        Ok(path)
     }
 }

@@ -24,6 +24,9 @@ pub struct Report {
 
 impl Report {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
+        if let Some(path) = &self.junit {
+            crate::fsutil::check_writable(path)?;
+        }
         let mut reporter = report::reporter(self.format);
         let mut runs = Vec::new();
         for path in &self.logs {

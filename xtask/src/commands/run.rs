@@ -35,7 +35,7 @@ impl Run {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
         let arch = &one_arch(context, self.arch.clone(), "run")?;
-        let binary = self.qemu.qemu_binary(arch)?;
+        let binary = self.qemu.qemu_binary(arch, &context.workspace)?;
         let options = BuildOptions { release: self.build.release, features: self.build.features };
         let image = build(&context.workspace, std::slice::from_ref(arch), &options, true)?.remove(0);
         let launch = Launch {

@@ -64,9 +64,13 @@ fn parse_partition(text: &str) -> Result<kernel_abi::partition::Partition, Strin
 impl Test {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
+        if let Some(path) = &self.junit {
+            crate::fsutil::check_writable(path)?;
+        }
         let arches = context.arches.select(&self.arch);
         let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
-        let binaries = arches.iter().map(|arch| self.qemu.qemu_binary(arch)).collect::<Result<Vec<_>>>()?;
+        let binaries =
+            arches.iter().map(|arch| self.qemu.qemu_binary(arch, &context.workspace)).collect::<Result<Vec<_>>>()?;
         let gdb = match self.debug_failures {
             true => Some(crate::debugger::find(&arches[0], self.gdb.as_deref(), allow_install)?),
             false => None,

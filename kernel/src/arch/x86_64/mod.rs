@@ -135,3 +135,14 @@ pub fn timer_start(hz: u32) {
 pub fn timer_stop() {
     timer::stop();
 }
+
+/// Loads an empty IDT and raises an exception: with no way to deliver it, nor the double
+/// fault that follows, the CPU triple-faults.
+pub fn triple_fault() -> ! {
+    let empty = x86_64::structures::DescriptorTablePointer { limit: 0, base: x86_64::VirtAddr::new(0) };
+    // SAFETY: deliberately fatal; this is what the self-test exists for.
+    unsafe {
+        x86_64::instructions::tables::lidt(&empty);
+        core::arch::asm!("int3", options(noreturn));
+    }
+}
