@@ -6,6 +6,7 @@
 
 mod boot;
 mod debugger;
+mod faults;
 mod harness;
 mod hostile;
 mod kernel_tests;

@@ -35,10 +35,18 @@ impl BuildOptions {
 #[derive(Clone, Debug)]
 pub struct Image {
     pub arch: Arch,
-    /// A copy of cargo's output that later builds (other features) do not overwrite.
+    /// A hard link to cargo's output: cargo replaces its file on the next build (other
+    /// features), so this name keeps this build's bytes.
     pub path: PathBuf,
     pub size: u64,
-    pub sha256: String,
+}
+
+impl Image {
+    /// The image's SHA-256, as hex.
+    pub fn sha256(&self) -> Result<String> {
+        let contents = std::fs::read(&self.path).with_context(|| format!("cannot read `{}`", self.path.display()))?;
+        Ok(sha256_hex(&contents))
+    }
 }
 
 /// Builds the kernel for every arch in `arches` with one cargo invocation.
@@ -51,9 +59,9 @@ pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, qui
         .zip(built)
         .map(|(arch, built)| {
             let path = images_dir.join(format!("{}-{}-{}.elf", arch.name, options.profile(), options.image_name()));
-            crate::fsutil::copy_atomically(&built, &path)?;
-            let contents = std::fs::read(&path)?;
-            Ok(Image { arch: arch.clone(), path, size: contents.len() as u64, sha256: sha256_hex(&contents) })
+            crate::fsutil::link_atomically(&built, &path)?;
+            let size = std::fs::metadata(&path)?.len();
+            Ok(Image { arch: arch.clone(), path, size })
         })
         .collect()
 }

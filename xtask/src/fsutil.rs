@@ -39,8 +39,14 @@ pub fn check_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies `from` to `to` atomically.
-pub fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+/// Makes `to` a hard link to `from`, replacing `to` atomically; copies where links cannot
+/// be made (another file system).
+pub fn link_atomically(from: &Path, to: &Path) -> Result<()> {
+    let temporary = to.with_extension(format!("link.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    if std::fs::hard_link(from, &temporary).is_ok() {
+        return std::fs::rename(&temporary, to).with_context(|| format!("cannot write `{}`", to.display()));
+    }
     let contents = std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;
     write_atomically(to, &contents)
 }

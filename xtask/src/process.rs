@@ -48,7 +48,15 @@ impl OwnedChild {
         let mut live = live();
         let child = command.spawn().with_context(|| format!("cannot start `{program}`"))?;
         live.insert((child.id() as i32, own_group));
-        Ok(OwnedChild { child, status: None, own_group })
+        drop(live);
+        let mut owned = OwnedChild { child, status: None, own_group };
+        // A signal that came while this child started may have missed it (the handler
+        // records the signal before it looks at the live children): end it here.
+        if let Some(signal) = interrupted() {
+            let _ = owned.terminate();
+            anyhow::bail!("interrupted by signal {signal} while starting `{program}`");
+        }
+        Ok(owned)
     }
 
     #[cfg(test)]

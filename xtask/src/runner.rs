@@ -117,11 +117,13 @@ pub fn run_arch(
         .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
     let mut log = SerialLog { file: std::io::BufWriter::new(file), written: 0 };
     let started = Instant::now();
-    let mut session =
-        Session::new().with_symbolizer(crate::symbolize::Symbolizer::new(target.image, &options.source_root));
+    let mut session = Session::new().with_symbols(target.image, &options.source_root);
     let mut after: Option<String> = None;
     let mut boot = 0;
     loop {
+        if crate::process::interrupted().is_some() {
+            break; // an interrupted run starts no new boot
+        }
         boot += 1;
         session.begin_boot(boot);
         let launch = Launch {

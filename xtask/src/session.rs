@@ -147,7 +147,10 @@ pub struct Session {
     results_this_boot: u64,
     last_result_this_boot: Option<String>,
     recent_lines: VecDeque<String>,
-    symbolizer: Option<Symbolizer>,
+    /// Loaded on the first backtrace: most runs need none, and loading DWARF takes time.
+    symbolizer: std::cell::OnceCell<Option<Symbolizer>>,
+    /// The kernel image and source root to symbolize with.
+    symbols: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Every test a boot announced it would run (`# test: NAME` after the plan).
     planned_names: std::collections::BTreeSet<String>,
 }
@@ -172,15 +175,23 @@ impl Session {
             results_this_boot: 0,
             last_result_this_boot: None,
             recent_lines: VecDeque::new(),
-            symbolizer: None,
+            symbolizer: std::cell::OnceCell::new(),
+            symbols: None,
             planned_names: std::collections::BTreeSet::new(),
         }
     }
 
-    /// Failures' backtraces will be symbolized with `symbolizer` (the kernel's ELF).
-    pub fn with_symbolizer(mut self, symbolizer: Option<Symbolizer>) -> Session {
-        self.symbolizer = symbolizer;
+    /// Failures' backtraces will be symbolized from `elf`, with source paths shown relative
+    /// to `root`.
+    pub fn with_symbols(mut self, elf: &std::path::Path, root: &std::path::Path) -> Session {
+        self.symbols = Some((elf.to_path_buf(), root.to_path_buf()));
         self
+    }
+
+    fn symbolizer(&self) -> Option<&Symbolizer> {
+        self.symbolizer
+            .get_or_init(|| self.symbols.as_ref().and_then(|(elf, root)| Symbolizer::new(elf, root)))
+            .as_ref()
     }
 
     pub fn boot(&self) -> u32 {
@@ -371,7 +382,7 @@ impl Session {
             return Vec::new();
         };
         let pc = diagnostics.iter().find_map(|line| symbolize::parse_fault_pc(line));
-        match &self.symbolizer {
+        match self.symbolizer() {
             Some(symbolizer) => symbolizer.backtrace(pc, &addresses),
             None => pc.into_iter().chain(addresses).map(|address| format!("{address:#x}")).collect(),
         }
@@ -652,8 +663,8 @@ pub fn replay(bytes: &[u8], source_root: Option<&std::path::Path>) -> Session {
     for line in &lines {
         match Marker::parse(&line.text()) {
             Some(Marker::BootStarted { boot, command }) => {
-                if let (None, Some(root), Some(kernel)) = (&session.symbolizer, source_root, kernel_path(&command)) {
-                    session.symbolizer = Symbolizer::new(std::path::Path::new(kernel), root);
+                if let (None, Some(root), Some(kernel)) = (&session.symbols, source_root, kernel_path(&command)) {
+                    session.symbols = Some((kernel.into(), root.to_path_buf()));
                 }
                 if boot_open {
                     session.end_boot(BootEnd::StreamEnded);

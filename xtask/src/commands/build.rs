@@ -32,7 +32,7 @@ impl Build {
                 "{:<8} {:>9} bytes  sha256 {}  {}",
                 image.arch.name,
                 image.size,
-                image.sha256,
+                image.sha256()?,
                 image.path.display()
             );
         }

@@ -169,7 +169,14 @@ fn run_in_parallel(
             let sender = sender.clone();
             let (queue, results) = (&queue, &results);
             scope.spawn(move || {
-                while let Some(target) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
+                loop {
+                    // Take the next arch and let go of the queue before running it (a guard in
+                    // a `while let` condition would hold the lock for the whole run).
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some(target) = next else { break };
+                    if crate::process::interrupted().is_some() {
+                        break; // an interrupted run starts nothing new
+                    }
                     let log = run_dir.join(format!("{}.serial.log", target.arch.name));
                     let result = runner::run_arch(target, options, &log, &sender)
                         .with_context(|| format!("{}: the test run failed", target.arch));

@@ -1,0 +1,205 @@
+//! Fault injection with the real QEMU: the harness interrupted by SIGINT and SIGTERM
+//! mid-run, QEMU killed from outside mid-test. Each time: the verdicts, complete and valid
+//! reports, and no QEMU left (from the process table).
+
+use crate::harness::{ARCHES, exclusive, json_lines, qemu_processes, root, scratch, verdicts};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child xtask that is killed if the test fails before it ends, so that one failure does
+/// not leave a run (and its QEMU) behind for the next test.
+struct Running(std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            signal(self.0.id(), libc::SIGTERM);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Starts `cargo xtask ARGS` with its stdout piped and a fresh signal disposition.
+fn start(args: &[&str]) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the xtask starts");
+    Running(child)
+}
+
+/// Reads stdout lines until one satisfies `until`; returns them all.
+fn read_until(child: &mut Running, until: impl Fn(&str) -> bool) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("the run ended before the expected line:\n{}", lines.join(""));
+        }
+        let done = until(&line);
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let rest = std::thread::spawn(move || reader.lines().map_while(Result::ok).collect::<Vec<_>>());
+    lines.extend(rest.join().unwrap().into_iter().map(|line| line + "\n"));
+    lines
+}
+
+fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) on a child this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+}
+
+/// A run in the middle of `selftest::hangs_forever` (60 s timeout) on every arch.
+fn run_until_hanging(junit: &std::path::Path) -> (Running, std::sync::mpsc::Receiver<Vec<String>>) {
+    let junit = junit.to_str().unwrap().to_string();
+    // --jobs 3: every arch at once (the default is one per CPU).
+    let mut args = vec!["test", "--jobs", "3", "--features", "selftest", "--timeout", "60", "--format", "json"];
+    args.extend(["--junit", junit.as_str(), "selftest::"]);
+    let mut child = start(&args);
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+        let _ = sender.send(lines);
+    });
+    (child, receiver)
+}
+
+fn wait_for_hang() {
+    // Every arch reaches the hanging test within seconds; then all sit in it for 60.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let hanging =
+            qemu_processes().iter().filter(|cmdline| cmdline.contains("ktest.after=selftest::flood_forever")).count();
+        if hanging == ARCHES.len() {
+            std::thread::sleep(Duration::from_millis(500));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the run never reached selftest::hangs_forever on every arch");
+}
+
+fn interrupted_run_reports_and_cleans_up(signal_number: i32, expected_status: i32) {
+    let junit = scratch(&format!("interrupted-{signal_number}")).join("report.xml");
+    let (mut child, output) = run_until_hanging(&junit);
+    wait_for_hang();
+    let sent = Instant::now();
+    signal(child.id(), signal_number);
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(expected_status), "exit status after signal {signal_number}");
+    assert!(took < Duration::from_secs(5), "the run ended {took:?} after the signal");
+    assert!(qemu_processes().is_empty(), "QEMU outlived the interrupted run: {:?}", qemu_processes());
+
+    let lines = output.recv().unwrap();
+    let events = json_lines(&lines.join("\n")); // every line is JSON
+    let verdicts = verdicts(&events);
+    for arch in ARCHES {
+        // What ran before the signal has its verdict; the interrupted test and the ones after
+        // it are reported as not run.
+        let verdict = |name: &str| verdicts.get(&(arch.to_string(), name.to_string())).cloned();
+        assert_eq!(verdict("selftest::assertion_fails"), Some(("failed".into(), "panic".into())), "{arch}");
+        assert_eq!(verdict("selftest::hangs_forever"), Some(("ignored".into(), "not-run".into())), "{arch}");
+        assert_eq!(verdict("selftest::zz_after_all"), Some(("ignored".into(), "not-run".into())), "{arch}");
+        let suite = events.iter().find(|e| e["type"] == "suite" && e["arch"] == arch).expect("a suite line per arch");
+        assert_eq!(suite["event"], "failed");
+    }
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written on a signal");
+    let document = roxmltree::Document::parse(&xml).expect("a complete XML document");
+    let skipped = document.descendants().filter(|node| node.has_tag_name("skipped")).count();
+    assert!(skipped >= ARCHES.len() * 2, "not-run tests are in the JUnit report as skipped: {skipped}");
+}
+
+#[test]
+fn sigint_mid_run_exits_130_with_complete_reports_and_no_qemu_left() {
+    let _lock = exclusive();
+    interrupted_run_reports_and_cleans_up(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_mid_run_exits_143_with_complete_reports_and_no_qemu_left() {
+    let _lock = exclusive();
+    interrupted_run_reports_and_cleans_up(libc::SIGTERM, 143);
+}
+
+#[test]
+fn qemu_killed_from_outside_is_a_crash_of_that_test_and_the_run_goes_on() {
+    let _lock = exclusive();
+    let mut child = start(&[
+        "test",
+        "--arch",
+        "riscv64",
+        "--features",
+        "selftest",
+        "--timeout",
+        "60",
+        "--format",
+        "json",
+        "--exact",
+        "selftest::hangs_forever",
+        "selftest::zz_after_all",
+    ]);
+    let lines = read_until(&mut child, |line| {
+        if line.contains("\"event\":\"started\"") && line.contains("selftest::hangs_forever") {
+            // The test is running: kill its QEMU, as the OOM killer or a person might.
+            for pid in qemu_pids() {
+                signal(pid, libc::SIGKILL);
+            }
+            return true;
+        }
+        false
+    });
+    let status = child.wait().unwrap();
+    let verdicts = verdicts(&json_lines(&lines.join("")));
+    let hang = &verdicts[&("riscv64".to_string(), "selftest::hangs_forever".to_string())];
+    assert_eq!(hang, &("failed".to_string(), "crash".to_string()));
+    let after = &verdicts[&("riscv64".to_string(), "selftest::zz_after_all".to_string())];
+    assert_eq!(after.0, "ok", "the run resumed after the killed test");
+    assert_eq!(status.code(), Some(1));
+    let messages: Vec<String> = json_lines(&lines.join(""))
+        .iter()
+        .filter(|e| e["name"] == "selftest::hangs_forever" && e["event"] == "failed")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(messages[0].contains("killed by signal 9"), "{messages:?}");
+    assert!(qemu_processes().is_empty());
+}
+
+/// PIDs of this repository's QEMU processes.
+fn qemu_pids() -> Vec<u32> {
+    let images = root().join("target/xtask/images").display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline =
+                String::from_utf8_lossy(&std::fs::read(entry.path().join("cmdline")).ok()?).replace('\0', " ");
+            (cmdline.contains("qemu-system-") && cmdline.contains(&images)).then_some(pid)
+        })
+        .collect()
+}
