@@ -40,6 +40,11 @@ mod ktest;
 mod mm;
 #[cfg(all(target_os = "none", feature = "selftest"))]
 mod selftest;
+/// `generated-tests`: trivial tests for the benchmark (kernel/build.rs writes them).
+#[cfg(all(target_os = "none", feature = "generated-tests"))]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/generated_tests.rs"));
+}
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod tests;
 

@@ -118,3 +118,10 @@ fn flood_forever() {
         crate::arch::console_write(b"flooding the serial line with the same words, again and again\n");
     }
 }
+
+/// Fails on its first run and passes when retried: `--retries 1` must report it FLAKY,
+/// never as a plain pass.
+#[ktest]
+fn flaky_first_attempt_fails() {
+    assert!(crate::ktest::attempt() > 0, "fails on the first attempt, on purpose");
+}

@@ -125,3 +125,40 @@ fn doctor_reports_everything_present_and_names_the_fix_for_a_hidden_qemu() {
     let x86 = lines.iter().find(|line| line.starts_with("qemu-system-x86_64")).unwrap();
     assert!(x86.contains(" ok "), "{x86}");
 }
+
+#[test]
+fn release_images_are_stripped_with_their_debug_info_beside_them_and_boot() {
+    let _lock = exclusive();
+    let run = xtask(&["build", "--release"]);
+    assert_eq!(run.status, Some(0), "{}", run.all_output());
+    for arch in ARCHES {
+        let images = crate::harness::root().join("target/xtask/images");
+        let elf = images.join(format!("{arch}-release-kernel.elf"));
+        let debug = images.join(format!("{arch}-release-kernel.debug"));
+        let raw = images.join(format!("{arch}-release-kernel.bin"));
+        let size = |path: &std::path::Path| {
+            std::fs::metadata(path).unwrap_or_else(|_| panic!("{} exists", path.display())).len()
+        };
+        assert!(size(&elf) < size(&debug), "{arch}: the stripped image is smaller than its debug info");
+        assert!(size(&raw) > 0 && size(&raw) < size(&elf) * 4, "{arch}: a raw binary");
+        for line in ["stripped", "debug info", "raw binary"] {
+            assert!(run.stdout.contains(line), "{arch}: `{line}` reported:\n{}", run.stdout);
+        }
+        let boot = xtask(&["run", "--release", "--arch", arch]);
+        assert_eq!(boot.status, Some(0), "{arch}: the stripped release image boots:\n{}", boot.all_output());
+        assert!(boot.stdout.contains(&format!("hello from {arch}")));
+    }
+    let raw = xtask(&["run", "--raw", "--arch", "riscv64"]);
+    assert_eq!(raw.status, Some(0), "the raw binary boots on riscv64:\n{}", raw.all_output());
+    let refused = xtask(&["run", "--raw", "--arch", "aarch64"]);
+    assert_eq!(refused.status, Some(2));
+    assert!(refused.stderr.contains("does not boot a raw binary"), "{}", refused.stderr);
+}
+
+#[test]
+fn the_kernel_tests_pass_on_the_optimized_image() {
+    let _lock = exclusive();
+    let run = xtask(&["test", "--release", "--arch", "riscv64", "fmt_", "mm::"]);
+    assert_eq!(run.status, Some(0), "{}", run.all_output());
+    assert!(run.stdout.contains("riscv64-release-kernel-ktest.elf"), "the release test image ran:\n{}", run.stdout);
+}

@@ -97,10 +97,11 @@ fn filters_select_tests_inside_the_kernel() {
 }
 
 /// The self-tests' exact expected verdicts on every arch: (name, event, reason).
-const SELFTEST_VERDICTS: [(&str, &str, &str); 11] = [
+const SELFTEST_VERDICTS: [(&str, &str, &str); 12] = [
     ("selftest::assertion_fails", "failed", "panic"),
     ("selftest::backtrace_three_deep", "failed", "panic"),
     ("selftest::cpu_exception", "failed", "fault"),
+    ("selftest::flaky_first_attempt_fails", "failed", "panic"),
     ("selftest::flood_forever", "failed", "timeout"),
     ("selftest::garbage_output", "ok", ""),
     ("selftest::hangs_forever", "failed", "timeout"),
@@ -260,4 +261,48 @@ fn partitions_split_the_real_suite_into_disjoint_complete_slices() {
     let run = xtask(&["test", "--partition", "slice:4/3"]);
     assert_eq!(run.status, Some(2));
     assert!(run.stderr.contains("K must be between 1 and N"), "{}", run.stderr);
+}
+
+#[test]
+fn retries_report_a_test_that_fails_then_passes_as_flaky_never_as_a_pass() {
+    let _lock = exclusive();
+    let junit = scratch("retries").join("report.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let args = ["test", "--features", "selftest", "--retries", "2", "--format", "json", "--junit", &junit_arg];
+    let run =
+        xtask(&[&args[..], &["--exact", "selftest::flaky_first_attempt_fails", "selftest::assertion_fails"]].concat());
+    assert_eq!(run.status, Some(1), "assertion_fails still fails: {}", run.all_output());
+    let events = json_lines(&run.stdout);
+    for arch in ARCHES {
+        // The last verdict of each test counts (a retry revises the first).
+        let last = |name: &str| {
+            events
+                .iter()
+                .filter(|e| e["arch"] == arch && e["name"] == name && e["event"] != "started")
+                .last()
+                .cloned()
+                .unwrap()
+        };
+        let flaky = last("selftest::flaky_first_attempt_fails");
+        assert_eq!((flaky["event"].as_str(), flaky["flaky"].as_bool()), (Some("ok"), Some(true)), "{arch}: {flaky}");
+        assert_eq!(flaky["attempts"], 2, "{arch}: one failure, then a pass");
+        let failing = last("selftest::assertion_fails");
+        assert_eq!(failing["event"], "failed", "{arch}");
+        let suite = events.iter().find(|e| e["type"] == "suite" && e["arch"] == arch).unwrap();
+        assert_eq!(
+            (suite["flaky"].as_u64(), suite["passed"].as_u64()),
+            (Some(1), Some(0)),
+            "{arch}: flaky is not counted as passed"
+        );
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let flaky_cases = document
+        .descendants()
+        .filter(|node| {
+            node.has_tag_name("testcase") && node.attribute("name") == Some("selftest::flaky_first_attempt_fails")
+        })
+        .filter(|case| case.children().any(|child| child.has_tag_name("flakyFailure")))
+        .count();
+    assert_eq!(flaky_cases, ARCHES.len(), "a flakyFailure per arch");
 }

@@ -46,6 +46,9 @@ pub struct Qemu {
     pub firmware: Option<String>,
     /// The file that firmware is, looked for in QEMU's data directories by `doctor`.
     pub firmware_file: Option<String>,
+    /// Whether `-kernel` boots a raw binary of the image (`cargo xtask run --raw`).
+    #[serde(default)]
+    pub boots_raw_binary: bool,
     /// Further arguments, always passed.
     #[serde(default)]
     pub args: Vec<String>,

@@ -66,6 +66,59 @@ pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, qui
         .collect()
 }
 
+/// The files of a release image beside the ELF: its debug info, split off, and a raw binary
+/// for boards that load flat images.
+#[derive(Clone, Debug)]
+pub struct ReleaseFiles {
+    /// The stripped ELF (what boots); debug info lives in `debug`, linked by name.
+    pub elf: PathBuf,
+    pub debug: PathBuf,
+    pub raw: PathBuf,
+}
+
+/// `llvm-objcopy` from the toolchain's `llvm-tools` component.
+fn llvm_objcopy() -> Result<PathBuf> {
+    let sysroot = check_rust_src()?;
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let host = Command::new(rustc).args(["--print", "host-tuple"]).output().context("cannot run rustc")?;
+    let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
+    let objcopy = sysroot.join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    ensure!(
+        objcopy.is_file(),
+        "the toolchain has no `llvm-tools` component (`{}` is missing): run `rustup toolchain install` in the repository",
+        objcopy.display()
+    );
+    Ok(objcopy)
+}
+
+/// Splits a release image: `<image>.debug` (debug info only), the image stripped with a
+/// debug link to it, and `<image>.bin` (raw, from the lowest loaded address).
+pub fn release_files(image: &Image) -> Result<ReleaseFiles> {
+    let objcopy = llvm_objcopy()?;
+    let files = ReleaseFiles {
+        elf: image.path.clone(),
+        debug: image.path.with_extension("debug"),
+        raw: image.path.with_extension("bin"),
+    };
+    let run = |args: &[&std::ffi::OsStr]| -> Result<()> {
+        let status = Command::new(&objcopy).args(args).status().context("cannot run llvm-objcopy")?;
+        ensure!(status.success(), "`llvm-objcopy {:?}` failed ({status})", args);
+        Ok(())
+    };
+    // Work on a private copy: the image is a hard link to cargo's output, which must keep
+    // its symbols.
+    let full = image.path.with_extension("full");
+    std::fs::copy(&image.path, &full)?;
+    run(&["--only-keep-debug".as_ref(), full.as_os_str(), files.debug.as_os_str()])?;
+    let stripped = image.path.with_extension("stripped");
+    let debuglink = format!("--add-gnu-debuglink={}", files.debug.display());
+    run(&["--strip-debug".as_ref(), debuglink.as_ref(), full.as_os_str(), stripped.as_os_str()])?;
+    run(&["-O".as_ref(), "binary".as_ref(), full.as_os_str(), files.raw.as_os_str()])?;
+    std::fs::rename(&stripped, &files.elf)?;
+    std::fs::remove_file(&full)?;
+    Ok(files)
+}
+
 /// Runs cargo for the kernel with `target_dir` as its target directory, checks each ELF,
 /// and returns their paths (in `arches` order).
 fn cargo_build(

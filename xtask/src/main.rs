@@ -23,6 +23,10 @@ enum Command {
     Test(commands::test::Test),
     /// Read saved serial logs and report their tests as a live run would.
     Report(commands::report::Report),
+    /// Run the self-tests again and again with faults injected; count misreports and orphans.
+    Soak(commands::soak::Soak),
+    /// Measure the harness against raw QEMU and cargo: a table and target/xtask/bench.json.
+    Bench(commands::bench::Bench),
     /// Check everything the harness depends on, and say how to fix what is missing.
     Doctor(commands::doctor::Doctor),
     /// CI helpers: the job matrix from the arch table.
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Gdb(command) => command.run(&context),
         Command::Ci(command) => command.run(&context),
         Command::Doctor(command) => command.run(&context),
+        Command::Soak(command) => command.run(&context),
+        Command::Bench(command) => command.run(&context),
     };
     match result {
         Ok(code) => code,

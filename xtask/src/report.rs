@@ -40,6 +40,7 @@ pub struct Counts {
     pub failed: usize,
     pub ignored: usize,
     pub not_run: usize,
+    pub flaky: usize,
 }
 
 impl Counts {
@@ -51,6 +52,7 @@ impl Counts {
                 Status::Failed(_) => counts.failed += 1,
                 Status::Ignored(_) => counts.ignored += 1,
                 Status::NotRun(_) => counts.not_run += 1,
+                Status::Flaky(_) => counts.flaky += 1,
             }
         }
         counts
@@ -84,6 +86,7 @@ fn status_word(status: &Status) -> String {
         Status::Failed(reason) => format!("FAILED ({})", reason.as_str()),
         Status::Ignored(_) => "ignored".into(),
         Status::NotRun(_) => "not run".into(),
+        Status::Flaky(reason) => format!("FLAKY ({})", reason.as_str()),
     }
 }
 
@@ -253,6 +256,7 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
         total.failed += counts.failed;
         total.ignored += counts.ignored;
         total.not_run += counts.not_run;
+        total.flaky += counts.flaky;
         writeln!(
             out,
             "{:<10} {:>6} {:>6} {:>7} {:>7} {:>5} {:>8}  {}",
@@ -278,7 +282,10 @@ pub fn print_summary(out: &mut impl Write, runs: &[ArchRun]) -> std::io::Result<
         }
     }
     let verdict = if all_passed(runs) { "ok" } else { "FAILED" };
-    let not_run = if total.not_run > 0 { format!(", {} not run", total.not_run) } else { String::new() };
+    let mut not_run = if total.not_run > 0 { format!(", {} not run", total.not_run) } else { String::new() };
+    if total.flaky > 0 {
+        not_run.push_str(&format!(", {} flaky", total.flaky));
+    }
     writeln!(
         out,
         "\ntest result: {verdict}. {} passed, {} failed, {} ignored{not_run}",
@@ -315,6 +322,7 @@ pub fn cross_arch_differences(runs: &[ArchRun]) -> Vec<String> {
                         Some(Status::Failed(_)) => "FAILED",
                         Some(Status::Ignored(_)) => "ignored",
                         Some(Status::NotRun(_)) => "not run",
+                        Some(Status::Flaky(_)) => "FLAKY",
                     };
                     format!("{}: {word}", run.arch)
                 })
@@ -343,6 +351,8 @@ pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
         Status::Passed => "ok",
         Status::Failed(_) => "failed",
         Status::Ignored(_) | Status::NotRun(_) => "ignored",
+        // A flaky test passed in the end; `"flaky": true` says it did not pass the first time.
+        Status::Flaky(_) => "ok",
     };
     let mut value = json!({
         "type": "test",
@@ -359,6 +369,12 @@ pub fn outcome_json(arch: &str, outcome: &Outcome) -> serde_json::Value {
     }
     if let Status::Ignored(reason) = &outcome.status {
         value["message"] = json!(reason);
+    }
+    if let Status::Flaky(reason) = outcome.status {
+        value["flaky"] = json!(true);
+        value["attempts"] = json!(outcome.attempts);
+        value["reason"] = json!(reason.as_str());
+        value["message"] = json!(outcome.message.clone().unwrap_or_default());
     }
     if let Status::NotRun(why) = &outcome.status {
         value["reason"] = json!("not-run");
@@ -400,6 +416,7 @@ impl Reporter for Json {
                 "failed": counts.failed,
                 "ignored": counts.ignored,
                 "not_run": counts.not_run,
+                "flaky": counts.flaky,
                 "exec_time": run.wall_time.as_secs_f64(),
                 "log": run.log.display().to_string(),
             });
@@ -432,6 +449,15 @@ pub fn write_junit(path: &Path, runs: &[ArchRun]) -> Result<()> {
                 Status::NotRun(why) => {
                     let mut status = TestCaseStatus::skipped();
                     status.set_message(format!("not run: {why}"));
+                    status
+                }
+                Status::Flaky(reason) => {
+                    // A success with its failed first attempt as a `flakyFailure`.
+                    let mut status = TestCaseStatus::success();
+                    let mut rerun = quick_junit::TestRerun::new(NonSuccessKind::Failure);
+                    rerun.set_type(reason.as_str());
+                    rerun.set_message(outcome.message.clone().unwrap_or_default());
+                    status.add_rerun(rerun);
                     status
                 }
                 Status::Failed(reason) => {
@@ -487,6 +513,10 @@ pub fn merged_ktap(outcomes: &[Outcome]) -> String {
             Status::Passed => format!("ok {number} {}", outcome.name),
             Status::Ignored(reason) => format!("ok {number} {} # SKIP {reason}", outcome.name),
             Status::NotRun(why) => format!("ok {number} {} # SKIP not run: {why}", outcome.name),
+            Status::Flaky(reason) => {
+                text.push_str(&format!("# flaky: failed first ({}), passed on a retry\n", reason.as_str()));
+                format!("ok {number} {}", outcome.name)
+            }
             Status::Failed(reason) => {
                 // A timeout or a crash has no kernel diagnostic: the harness states it.
                 if matches!(reason, Reason::Timeout | Reason::Crash) {
@@ -516,6 +546,7 @@ mod tests {
             diagnostics: Vec::new(),
             excerpt: Vec::new(),
             backtrace: backtrace.iter().map(|frame| frame.to_string()).collect(),
+            attempts: 1,
             boot: 1,
         }
     }

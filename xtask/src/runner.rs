@@ -8,7 +8,7 @@
 use crate::arch::Arch;
 use crate::exit::KernelExit;
 use crate::qemu::{GdbServer, Launch, Next as QemuNext, RunningQemu};
-use crate::session::{BootEnd, Event, Marker, Next, Problem, Session};
+use crate::session::{BootEnd, Event, Marker, Next, Problem, Session, Status};
 use anyhow::{Context, Result};
 use kernel_abi::cmdline::{Filters, Request};
 use std::io::Write;
@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub source_root: PathBuf,
     /// `--partition`: run one slice of the selected tests.
     pub partition: Option<kernel_abi::partition::Partition>,
+    /// `--retries`: how many times a failed test is run again.
+    pub retries: u32,
 }
 
 /// How `--debug-failures` lets a person attach to a stopped kernel.
@@ -77,23 +79,49 @@ pub struct Target<'a> {
     pub image: &'a Path,
 }
 
+/// What one boot is for.
+#[derive(Clone, Copy)]
+enum Purpose<'n> {
+    /// Run the selected tests, after this one (if any).
+    Run { after: Option<&'n str> },
+    /// Print the selected tests' names.
+    List,
+    /// Run this one failed test again, for the `attempt`-th time.
+    Retry { test: &'n str, attempt: u32 },
+}
+
 /// The kernel command line for one boot.
-fn request_line(options: &RunOptions, after: Option<&str>, boot: u32, list: bool) -> Result<String> {
+fn request_line(options: &RunOptions, purpose: Purpose<'_>, boot: u32) -> Result<String> {
     let mut filters = Filters::default();
-    for filter in &options.filters {
+    let mut exact = options.exact;
+    let (mut after, mut partition, mut attempt) = (None, options.partition, 0);
+    let selection: Vec<&str> = match purpose {
+        Purpose::Run { after: resume } => {
+            after = resume;
+            options.filters.iter().map(String::as_str).collect()
+        }
+        Purpose::List => options.filters.iter().map(String::as_str).collect(),
+        Purpose::Retry { test, attempt: retry } => {
+            // Just that test: by its exact name, whatever the run's slice.
+            (exact, partition, attempt) = (true, None, retry);
+            vec![test]
+        }
+    };
+    for filter in selection {
         filters.push(filter).map_err(|error| {
             anyhow::anyhow!("test filter `{filter}`: {error} (filters are single words without commas)")
         })?;
     }
     let request = Request {
-        run_tests: !list,
-        list,
-        exact: options.exact,
+        run_tests: !matches!(purpose, Purpose::List),
+        list: matches!(purpose, Purpose::List),
+        exact,
         panic: false,
         debug: options.debug_failures.is_some(),
         filters,
         after,
-        partition: options.partition,
+        partition,
+        attempt,
         boot,
     };
     let mut line = String::new();
@@ -101,36 +129,33 @@ fn request_line(options: &RunOptions, after: Option<&str>, boot: u32, list: bool
     Ok(line)
 }
 
-/// Runs the selected tests of `target`, reporting progress on `progress`.
-pub fn run_arch(
-    target: &Target<'_>,
-    options: &RunOptions,
-    log_path: &Path,
-    progress: &Sender<(String, Progress)>,
-) -> Result<ArchRun> {
-    let arch_name = target.arch.name.clone();
-    let send = |item: Progress| {
+/// One arch's run in progress: its log, session and boot count.
+struct ArchRunner<'a, 't> {
+    target: &'a Target<'t>,
+    options: &'a RunOptions,
+    log: SerialLog,
+    session: Session,
+    boot: u32,
+    progress: &'a Sender<(String, Progress)>,
+}
+
+impl ArchRunner<'_, '_> {
+    fn send(&self, item: Progress) {
         // The receiver only goes away when the whole run is over.
-        let _ = progress.send((arch_name.clone(), item));
-    };
-    let file = std::fs::File::create(log_path)
-        .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
-    let mut log = SerialLog { file: std::io::BufWriter::new(file), written: 0 };
-    let started = Instant::now();
-    let mut session = Session::new().with_symbols(target.image, &options.source_root);
-    let mut after: Option<String> = None;
-    let mut boot = 0;
-    loop {
-        if crate::process::interrupted().is_some() {
-            break; // an interrupted run starts no new boot
-        }
-        boot += 1;
-        session.begin_boot(boot);
+        let _ = self.progress.send((self.target.arch.name.clone(), item));
+    }
+
+    /// One boot, start to end, through the session.
+    fn boot(&mut self, purpose: Purpose<'_>) -> Result<Next> {
+        self.boot += 1;
+        let boot = self.boot;
+        self.session.begin_boot(boot, matches!(purpose, Purpose::Retry { .. }));
+        let options = self.options;
         let launch = Launch {
-            arch: target.arch,
-            binary: target.qemu_binary.clone(),
-            kernel: target.image,
-            cmdline: request_line(options, after.as_deref(), boot, false)?,
+            arch: self.target.arch,
+            binary: self.target.qemu_binary.clone(),
+            kernel: self.target.image,
+            cmdline: request_line(options, purpose, boot)?,
             machine: options.machine.as_deref(),
             // Not paused: a debugger attaches only if a test stops the kernel.
             gdb: match options.debug_failures {
@@ -140,38 +165,101 @@ pub fn run_arch(
             extra_args: &options.extra_qemu_args,
         };
         let command = launch.display();
-        log.marker(&Marker::BootStarted { boot, command: command.clone() }.to_string())?;
-        send(Progress::BootStarted { boot, command });
-        let end = boot_once(&launch, options, &mut session, &mut log, &send)?;
-        log.marker(&Marker::BootEnded { boot, end }.to_string())?;
-        log.flush()?;
-        let problems_before = session.problems.len();
-        let (events, next) = session.end_boot(end);
-        events.into_iter().for_each(|event| send(Progress::Session(event)));
-        session.problems[problems_before..].iter().for_each(|problem| send(Progress::Problem(problem.clone())));
-        match next {
+        self.log.marker(&Marker::BootStarted { boot, command: command.clone() }.to_string())?;
+        self.send(Progress::BootStarted { boot, command });
+        let progress = self.progress;
+        let arch = self.target.arch.name.clone();
+        let send = |item: Progress| {
+            let _ = progress.send((arch.clone(), item));
+        };
+        let end = boot_once(&launch, options, &mut self.session, &mut self.log, &send)?;
+        self.log.marker(&Marker::BootEnded { boot, end }.to_string())?;
+        self.log.flush()?;
+        let problems_before = self.session.problems.len();
+        let (events, next) = self.session.end_boot(end);
+        events.into_iter().for_each(|event| self.send(Progress::Session(event)));
+        let problems: Vec<Problem> = self.session.problems[problems_before..].to_vec();
+        problems.into_iter().for_each(|problem| self.send(Progress::Problem(problem)));
+        Ok(next)
+    }
+}
+
+/// Runs the selected tests of `target`, reporting progress on `progress`: boots until every
+/// test has a verdict, then re-runs each failed test up to `options.retries` times.
+pub fn run_arch(
+    target: &Target<'_>,
+    options: &RunOptions,
+    log_path: &Path,
+    progress: &Sender<(String, Progress)>,
+) -> Result<ArchRun> {
+    let file = std::fs::File::create(log_path)
+        .with_context(|| format!("cannot create the serial log `{}`", log_path.display()))?;
+    let started = Instant::now();
+    let mut runner = ArchRunner {
+        target,
+        options,
+        log: SerialLog { file: std::io::BufWriter::new(file), written: 0 },
+        session: Session::new().with_symbols(target.image, &options.source_root),
+        boot: 0,
+        progress,
+    };
+    let mut after: Option<String> = None;
+    loop {
+        if crate::process::interrupted().is_some() {
+            break; // an interrupted run starts no new boot
+        }
+        match runner.boot(Purpose::Run { after: after.as_deref() })? {
             Next::Complete | Next::Stop => break,
             Next::ResumeAfter(name) => {
                 if after.as_deref().is_some_and(|previous| name.as_str() <= previous) {
-                    session.add_problem(format!("no progress: resuming after `{name}` again; stopping this arch"));
+                    runner
+                        .session
+                        .add_problem(format!("no progress: resuming after `{name}` again; stopping this arch"));
                     break;
                 }
                 after = Some(name);
             }
         }
     }
+    let failed: Vec<String> = runner
+        .session
+        .outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome.status, Status::Failed(_)))
+        .map(|outcome| outcome.name.clone())
+        .collect();
+    for test in &failed {
+        for attempt in 1..=options.retries {
+            if crate::process::interrupted().is_some() {
+                break;
+            }
+            runner.boot(Purpose::Retry { test, attempt })?;
+            let now = runner.session.outcomes.iter().find(|outcome| &outcome.name == test);
+            if now.is_some_and(|outcome| !matches!(outcome.status, Status::Failed(_))) {
+                break;
+            }
+        }
+    }
     let why = match crate::process::interrupted() {
         Some(signal) => format!("the run was interrupted by signal {signal}"),
-        None => match session.problems.last() {
+        None => match runner.session.problems.last() {
             Some(problem) => format!("the run stopped: {}", problem.message),
             None => "the kernel never ran it".to_string(),
         },
     };
-    session.finish_run(&why).into_iter().for_each(|event| send(Progress::Session(event)));
-    log.flush()?;
+    for event in runner.session.finish_run(&why) {
+        runner.send(Progress::Session(event));
+    }
+    runner.log.flush()?;
     let merged = log_path.with_file_name(format!("{}.ktap", target.arch.name));
-    crate::fsutil::write_atomically(&merged, crate::report::merged_ktap(&session.outcomes).as_bytes())?;
-    Ok(ArchRun { arch: arch_name, session, log: log_path.to_path_buf(), boots: boot, wall_time: started.elapsed() })
+    crate::fsutil::write_atomically(&merged, crate::report::merged_ktap(&runner.session.outcomes).as_bytes())?;
+    Ok(ArchRun {
+        arch: target.arch.name.clone(),
+        session: runner.session,
+        log: log_path.to_path_buf(),
+        boots: runner.boot,
+        wall_time: started.elapsed(),
+    })
 }
 
 /// An arch's serial log, capped: a kernel that floods its serial line cannot fill the disk.
@@ -300,7 +388,7 @@ pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Strin
         arch: target.arch,
         binary: target.qemu_binary.clone(),
         kernel: target.image,
-        cmdline: request_line(options, None, 1, true)?,
+        cmdline: request_line(options, Purpose::List, 1)?,
         machine: options.machine.as_deref(),
         gdb: None,
         extra_args: &options.extra_qemu_args,
@@ -355,12 +443,13 @@ mod tests {
             debug_failures: None,
             source_root: PathBuf::from("/"),
             partition: None,
+            retries: 0,
         }
     }
 
     #[test]
     fn the_command_line_carries_filters_resume_point_and_boot_number() {
-        let line = request_line(&options(&["heap", "fmt"], true), Some("fmt::a"), 2, false).unwrap();
+        let line = request_line(&options(&["heap", "fmt"], true), Purpose::Run { after: Some("fmt::a") }, 2).unwrap();
         assert_eq!(line, "ktest ktest.exact ktest.filter=heap,fmt ktest.after=fmt::a ktest.boot=2");
         let parsed = Request::parse(&line).unwrap();
         assert!(parsed.runs("heap") && !parsed.runs("fmt::a"));
@@ -368,7 +457,8 @@ mod tests {
 
     #[test]
     fn a_filter_that_cannot_be_passed_is_an_error_naming_it() {
-        let error = request_line(&options(&["two words"], false), None, 1, false).unwrap_err().to_string();
+        let error =
+            request_line(&options(&["two words"], false), Purpose::Run { after: None }, 1).unwrap_err().to_string();
         assert!(error.contains("test filter `two words`"), "{error}");
     }
 }

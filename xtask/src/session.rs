@@ -27,6 +27,8 @@ pub enum Status {
     Ignored(String),
     /// Planned by the kernel but never run: the run was interrupted or could not go on.
     NotRun(String),
+    /// Failed (for this reason the first time), then passed when retried: never a plain pass.
+    Flaky(Reason),
 }
 
 /// Why a test failed.
@@ -72,6 +74,8 @@ pub struct Outcome {
     /// The call chain of a failure, innermost first: symbolized when the session has the
     /// kernel's ELF, else the raw addresses.
     pub backtrace: Vec<String>,
+    /// How many times it ran: 1, or more with `--retries`.
+    pub attempts: u32,
     pub boot: u32,
 }
 
@@ -147,6 +151,8 @@ pub struct Session {
     results_this_boot: u64,
     last_result_this_boot: Option<String>,
     recent_lines: VecDeque<String>,
+    /// This boot re-runs a failed test (`--retries`).
+    retrying: bool,
     /// Loaded on the first backtrace: most runs need none, and loading DWARF takes time.
     symbolizer: std::cell::OnceCell<Option<Symbolizer>>,
     /// The kernel image and source root to symbolize with.
@@ -175,6 +181,7 @@ impl Session {
             results_this_boot: 0,
             last_result_this_boot: None,
             recent_lines: VecDeque::new(),
+            retrying: false,
             symbolizer: std::cell::OnceCell::new(),
             symbols: None,
             planned_names: std::collections::BTreeSet::new(),
@@ -198,8 +205,9 @@ impl Session {
         self.boot
     }
 
-    /// A new boot starts.
-    pub fn begin_boot(&mut self, boot: u32) {
+    /// A new boot starts; `retrying`: it re-runs a test that failed (`ktest.attempt`).
+    pub fn begin_boot(&mut self, boot: u32, retrying: bool) {
+        self.retrying = retrying;
         self.boot = boot;
         self.running = None;
         self.loose_diagnostics.clear();
@@ -370,8 +378,20 @@ impl Session {
             diagnostics,
             excerpt: if failed { self.recent_lines() } else { Vec::new() },
             backtrace,
+            attempts: 1,
             boot: self.boot,
         };
+        // A retry's result joins the test's outcome rather than standing beside it.
+        if self.retrying
+            && let Some(earlier) = self.outcomes.iter_mut().find(|earlier| earlier.name == outcome.name)
+        {
+            earlier.attempts += 1;
+            if let (Status::Failed(first), Status::Passed) = (&earlier.status, &outcome.status) {
+                earlier.status = Status::Flaky(*first);
+            }
+            events.push(Event::Finished(earlier.clone()));
+            return;
+        }
         self.outcomes.push(outcome.clone());
         events.push(Event::Finished(outcome));
     }
@@ -669,7 +689,7 @@ pub fn replay(bytes: &[u8], source_root: Option<&std::path::Path>) -> Session {
                 if boot_open {
                     session.end_boot(BootEnd::StreamEnded);
                 }
-                session.begin_boot(boot);
+                session.begin_boot(boot, command.contains(&format!("{}=", kernel_abi::cmdline::ATTEMPT)));
                 boot_open = true;
             }
             Some(Marker::BootEnded { end, .. }) => {
@@ -678,7 +698,7 @@ pub fn replay(bytes: &[u8], source_root: Option<&std::path::Path>) -> Session {
             }
             None => {
                 if !boot_open {
-                    session.begin_boot(session.boot() + 1);
+                    session.begin_boot(session.boot() + 1, false);
                     boot_open = true;
                 }
                 session.line(line);

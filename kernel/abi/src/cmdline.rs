@@ -23,6 +23,8 @@ pub const AFTER: &str = "ktest.after";
 pub const BOOT: &str = "ktest.boot";
 /// `ktest.partition=slice:K/N` (or `hash:K/N`): run one of N slices of the selected tests.
 pub const PARTITION: &str = "ktest.partition";
+/// `ktest.attempt=K`: this boot re-runs a failed test for the K-th time (`--retries`).
+pub const ATTEMPT: &str = "ktest.attempt";
 /// `panic`: panic on purpose after the banner (the harness's own tests use it).
 pub const PANIC: &str = "panic";
 /// `ktest.debug`: when a test fails by panic or fault, stop with its state intact for a
@@ -43,6 +45,7 @@ pub struct Request<'a> {
     pub filters: Filters<'a>,
     pub after: Option<&'a str>,
     pub partition: Option<Partition>,
+    pub attempt: u32,
     pub boot: u32,
 }
 
@@ -123,6 +126,9 @@ impl<'a> Request<'a> {
                     request.partition =
                         Some(Partition::parse(value).map_err(|_| Error::BadValue { key: PARTITION, value })?)
                 }
+                (ATTEMPT, Some(value)) => {
+                    request.attempt = value.parse().map_err(|_| Error::BadValue { key: ATTEMPT, value })?
+                }
                 (BOOT, Some(value)) => {
                     request.boot = value.parse().map_err(|_| Error::BadValue { key: BOOT, value })?
                 }
@@ -158,6 +164,9 @@ impl<'a> Request<'a> {
         }
         if let Some(partition) = self.partition {
             words.word(format_args!("{PARTITION}={partition}"))?;
+        }
+        if self.attempt != 0 {
+            words.word(format_args!("{ATTEMPT}={}", self.attempt))?;
         }
         if self.boot != 0 {
             words.word(format_args!("{BOOT}={}", self.boot))?;
@@ -231,13 +240,14 @@ mod tests {
             filters: filters(&["mm::heap", "fmt"]),
             after: Some("mm::heap::big"),
             partition: Some(Partition::parse("hash:2/5").unwrap()),
+            attempt: 2,
             boot: 3,
         };
         let mut line = String::new();
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.boot=3"
+            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.attempt=2 ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
     }

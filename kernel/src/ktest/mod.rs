@@ -65,7 +65,7 @@ pub enum Crash<'a, 'p> {
 mod runner;
 
 #[cfg(feature = "ktest")]
-pub use runner::{end_running_test, run};
+pub use runner::{attempt, end_running_test, run};
 
 #[cfg(not(feature = "ktest"))]
 pub fn run(_request: &kernel_abi::cmdline::Request<'_>) -> ! {

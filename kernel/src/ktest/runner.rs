@@ -31,6 +31,13 @@ static RUNNING: AtomicPtr<Test> = AtomicPtr::new(core::ptr::null_mut());
 static RUNNING_NUMBER: AtomicUsize = AtomicUsize::new(0);
 /// `ktest.debug`: stop for a debugger when a test fails by panic or fault.
 static DEBUG_FAILURES: AtomicBool = AtomicBool::new(false);
+/// `ktest.attempt`: 0 for a test's first run, K for its K-th retry.
+static ATTEMPT: AtomicUsize = AtomicUsize::new(0);
+
+/// Which attempt at the current test this boot is (0: the first run; `--retries` makes more).
+pub fn attempt() -> usize {
+    ATTEMPT.load(Ordering::SeqCst)
+}
 
 /// While set, [`ktest_debug_stop`] holds the failed test's state for a debugger; the
 /// debugger clears it (`set var KTEST_DEBUG_HOLD = 0`) to let the kernel go on.
@@ -49,6 +56,7 @@ extern "C" fn ktest_debug_stop() {
 /// Runs what `request` selects and exits; never returns.
 pub fn run(request: &Request<'_>) -> ! {
     DEBUG_FAILURES.store(request.debug, Ordering::SeqCst);
+    ATTEMPT.store(request.attempt as usize, Ordering::SeqCst);
     let mut tests: Vec<(String, &'static Test)> = registry()
         .iter()
         .map(|test| (test.name().to_string(), test))

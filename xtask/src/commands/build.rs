@@ -35,6 +35,14 @@ impl Build {
                 image.sha256()?,
                 image.path.display()
             );
+            if options.release {
+                let files = crate::build::release_files(image)?;
+                for (what, path) in [("stripped", &files.elf), ("debug info", &files.debug), ("raw binary", &files.raw)]
+                {
+                    let size = std::fs::metadata(path)?.len();
+                    println!("{:<8} {:>9} bytes  {what:<10}  {}", "", size, path.display());
+                }
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

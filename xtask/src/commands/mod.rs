@@ -1,5 +1,6 @@
 //! The subcommands (one module each, a struct with a `run` method), and what they share: the loaded arch table and common arguments.
 
+pub mod bench;
 pub mod build;
 pub mod ci;
 pub mod doctor;
@@ -7,6 +8,7 @@ pub mod gdb;
 pub mod lint;
 pub mod report;
 pub mod run;
+pub mod soak;
 pub mod test;
 
 use crate::arch::{ArchSelection, Arches};

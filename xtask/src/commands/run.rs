@@ -23,6 +23,11 @@ pub struct Run {
     /// Kernel command line (QEMU's `-append`), e.g. `panic`.
     #[arg(long, default_value = "")]
     append: String,
+    /// Boot the raw binary of the release image (`--release` implied) instead of the ELF:
+    /// for boards that load flat images. QEMU's riscv64 `virt` does; its aarch64 `virt`
+    /// and x86_64 boot paths need the ELF.
+    #[arg(long)]
+    raw: bool,
     /// End QEMU after this many seconds (default: let the kernel decide).
     #[arg(long, value_name = "SECS")]
     timeout: Option<u64>,
@@ -36,12 +41,28 @@ impl Run {
         crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
         let arch = &one_arch(context, self.arch.clone(), "run")?;
         let binary = self.qemu.qemu_binary(arch, &context.workspace)?;
-        let options = BuildOptions { release: self.build.release, features: self.build.features };
+        if self.raw && !arch.qemu.boots_raw_binary {
+            bail!(
+                "{arch}: QEMU's `{}` machine does not boot a raw binary of this kernel through `-kernel` \
+                 (it needs the ELF); `--raw` works where `targets/<arch>.toml` says `boots-raw-binary = true`",
+                arch.qemu.machine
+            );
+        }
+        let release = self.build.release || self.raw;
+        let options = BuildOptions { release, features: self.build.features };
         let image = build(&context.workspace, std::slice::from_ref(arch), &options, true)?.remove(0);
+        // A release boot uses the stripped image (or the raw binary), as a board would.
+        let kernel = match release {
+            true => {
+                let files = crate::build::release_files(&image)?;
+                if self.raw { files.raw } else { files.elf }
+            }
+            false => image.path.clone(),
+        };
         let launch = Launch {
             arch,
             binary,
-            kernel: &image.path,
+            kernel: &kernel,
             cmdline: self.append,
             machine: self.qemu.machine.as_deref(),
             gdb: None,

@@ -41,6 +41,10 @@ pub struct Test {
     /// Also write a JUnit XML report here.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// Run each failed test again, up to N times, in a fresh boot; one that then passes is
+    /// reported FLAKY, never as a plain pass.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
     /// When a test panics or faults, keep the kernel stopped at the failure with QEMU's GDB
     /// server open, print the command that attaches gdb there, and wait.
     #[arg(long)]
@@ -97,6 +101,7 @@ impl Test {
             debug_failures: None,
             source_root: context.workspace.root().to_path_buf(),
             partition: self.partition,
+            retries: self.retries,
         };
         if self.list {
             return list(&targets, &run_options);

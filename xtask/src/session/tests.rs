@@ -21,7 +21,7 @@ const CRASHED: BootEnd = BootEnd::Exited(KernelExit::Kernel(ExitCode::TestCrashe
 #[test]
 fn a_complete_boot_with_a_matching_exit_is_complete_and_clean() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "KTAP version 1\n1..2\n# start a timeout=0\n# duration_ns: 1500\nok 1 a\nok 2 b # SKIP later\n");
     let (_, next) = session.end_boot(BootEnd::Exited(KernelExit::Kernel(ExitCode::Success)));
     assert_eq!(next, Next::Complete);
@@ -33,7 +33,7 @@ fn a_complete_boot_with_a_matching_exit_is_complete_and_clean() {
 #[test]
 fn a_panic_in_a_test_fails_it_with_message_and_resumes_after_it() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "KTAP version 1\n1..3\n# start a timeout=0\n# panicked at src/a.rs:3:5: boom\nnot ok 1 a\n");
     let (_, next) = session.end_boot(CRASHED);
     assert_eq!(next, Next::ResumeAfter("a".into()));
@@ -52,7 +52,7 @@ fn a_test_that_never_reports_is_a_timeout_or_a_crash_by_how_the_boot_ended() {
     ];
     for (end, reason, message) in cases {
         let mut session = Session::new();
-        session.begin_boot(1);
+        session.begin_boot(1, false);
         feed(&mut session, "KTAP version 1\n1..2\n# start hangs timeout=0\n");
         let (_, next) = session.end_boot(end);
         assert_eq!(next, Next::ResumeAfter("hangs".into()), "{end:?}");
@@ -64,7 +64,7 @@ fn a_test_that_never_reports_is_a_timeout_or_a_crash_by_how_the_boot_ended() {
 #[test]
 fn a_fault_diagnostic_makes_the_reason_fault() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "KTAP version 1\n1..1\n# start f timeout=0\n# fault: invalid opcode, pc 0x1234\nnot ok 1 f\n");
     session.end_boot(CRASHED);
     assert_eq!(session.outcomes[0].status, Status::Failed(Reason::Fault));
@@ -74,7 +74,7 @@ fn a_fault_diagnostic_makes_the_reason_fault() {
 #[test]
 fn a_passing_should_panic_test_that_ended_the_boot_resumes_after_itself() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "KTAP version 1\n1..2\n# start p timeout=0\n# panicked at x.rs:1:1: expected\nok 1 p\n");
     let (_, next) = session.end_boot(CRASHED);
     assert_eq!(next, Next::ResumeAfter("p".into()));
@@ -84,7 +84,7 @@ fn a_passing_should_panic_test_that_ended_the_boot_resumes_after_itself() {
 #[test]
 fn a_kernel_that_never_starts_its_tests_stops_the_run_with_the_last_lines() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "firmware banner\nkernel booting\n");
     let (_, next) = session.end_boot(BootEnd::Exited(KernelExit::Kernel(ExitCode::Panic)));
     assert_eq!(next, Next::Stop);
@@ -96,7 +96,7 @@ fn a_kernel_that_never_starts_its_tests_stops_the_run_with_the_last_lines() {
 #[test]
 fn an_exit_status_that_disagrees_with_a_complete_stream_is_a_problem() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     feed(&mut session, "KTAP version 1\n1..1\nok 1 a\n");
     let (_, next) = session.end_boot(BootEnd::Exited(KernelExit::Other(0)));
     assert_eq!(next, Next::Complete);
@@ -106,7 +106,7 @@ fn an_exit_status_that_disagrees_with_a_complete_stream_is_a_problem() {
 #[test]
 fn a_result_line_for_another_test_printed_by_the_running_one_is_output_not_a_verdict() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     let events = feed(&mut session, "KTAP version 1\n1..1\n# start a timeout=0\nok 1 b\nok 1 a\n");
     assert!(events.contains(&Event::Output("ok 1 b".into())));
     assert_eq!(verdicts(&session), [("a".into(), Status::Passed)], "nothing is pinned on `b`, `a` keeps its own");
@@ -119,7 +119,7 @@ fn a_result_line_for_another_test_printed_by_the_running_one_is_output_not_a_ver
 #[test]
 fn announcements_carry_the_test_timeout() {
     let mut session = Session::new();
-    session.begin_boot(1);
+    session.begin_boot(1, false);
     let events = feed(&mut session, "KTAP version 1\n1..1\n# start slow::one timeout=30\n");
     assert_eq!(events, [Event::Started { name: "slow::one".into(), timeout_secs: 30 }]);
 }
@@ -191,4 +191,31 @@ fn markers_round_trip() {
         assert_eq!(Marker::parse(&marker.to_string()), Some(marker.clone()), "{marker}");
     }
     assert_eq!(Marker::parse("# start a timeout=0"), None);
+}
+
+#[test]
+fn a_retry_that_passes_makes_the_test_flaky_and_one_that_fails_counts_the_attempt() {
+    let mut session = Session::new();
+    session.begin_boot(1, false);
+    feed(&mut session, "KTAP version 1\n1..2\n# start f timeout=0\n# panicked at f.rs:1:1: first\nnot ok 1 f\n");
+    session.end_boot(CRASHED);
+    session.begin_boot(2, false);
+    feed(&mut session, "KTAP version 1\n1..1\n# start g timeout=0\n# panicked at g.rs:1:1: always\nnot ok 1 g\n");
+    session.end_boot(CRASHED);
+    session.begin_boot(3, true);
+    feed(&mut session, "KTAP version 1\n1..1\n# start f timeout=0\nok 1 f\n");
+    session.end_boot(BootEnd::Exited(KernelExit::Kernel(ExitCode::Success)));
+    session.begin_boot(4, true);
+    feed(&mut session, "KTAP version 1\n1..1\n# start g timeout=0\n# panicked at g.rs:1:1: always\nnot ok 1 g\n");
+    session.end_boot(CRASHED);
+    assert_eq!(
+        verdicts(&session),
+        [("f".into(), Status::Flaky(Reason::Panic)), ("g".into(), Status::Failed(Reason::Panic))]
+    );
+    assert_eq!(session.outcomes.iter().map(|o| o.attempts).collect::<Vec<_>>(), [2, 2]);
+    assert_eq!(
+        session.outcomes[0].message.as_deref(),
+        Some("panicked at f.rs:1:1: first"),
+        "the first failure is kept"
+    );
 }
