@@ -279,7 +279,7 @@ fn retries_report_a_test_that_fails_then_passes_as_flaky_never_as_a_pass() {
             events
                 .iter()
                 .filter(|e| e["arch"] == arch && e["name"] == name && e["event"] != "started")
-                .last()
+                .next_back()
                 .cloned()
                 .unwrap()
         };
