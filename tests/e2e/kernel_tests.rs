@@ -276,12 +276,7 @@ fn retries_report_a_test_that_fails_then_passes_as_flaky_never_as_a_pass() {
     for arch in ARCHES {
         // The last verdict of each test counts (a retry revises the first).
         let last = |name: &str| {
-            events
-                .iter()
-                .filter(|e| e["arch"] == arch && e["name"] == name && e["event"] != "started")
-                .next_back()
-                .cloned()
-                .unwrap()
+            events.iter().rfind(|e| e["arch"] == arch && e["name"] == name && e["event"] != "started").cloned().unwrap()
         };
         let flaky = last("selftest::flaky_first_attempt_fails");
         assert_eq!((flaky["event"].as_str(), flaky["flaky"].as_bool()), (Some("ok"), Some(true)), "{arch}: {flaky}");
