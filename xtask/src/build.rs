@@ -176,7 +176,7 @@ pub fn path_remaps(workspace: &Workspace, sysroot: &Path) -> Vec<(PathBuf, &'sta
 pub const RUST_SRC: &str = "/rustc-src";
 const CARGO_REGISTRY: &str = "/cargo-registry";
 
-fn rustflags(workspace: &Workspace, sysroot: &Path) -> String {
+pub fn rustflags(workspace: &Workspace, sysroot: &Path) -> String {
     let mut flags: Vec<String> =
         std::env::var("RUSTFLAGS").ok().into_iter().filter(|flags| !flags.is_empty()).collect();
     for (from, to) in path_remaps(workspace, sysroot) {
@@ -257,12 +257,25 @@ pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> 
     args
 }
 
+/// The toolchain's sysroot: the parent of the `bin/` of the cargo that runs the xtask (cargo
+/// says which in `CARGO`), which spares a `rustc` start through rustup's proxy on every
+/// command; else what `rustc --print sysroot` says.
+fn sysroot() -> Result<PathBuf> {
+    if let Some(cargo) = std::env::var_os("CARGO").map(PathBuf::from)
+        && let Some(sysroot) = cargo.parent().and_then(Path::parent)
+        && sysroot.join("lib/rustlib").is_dir()
+    {
+        return Ok(sysroot.to_path_buf());
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc).args(["--print", "sysroot"]).output().context("cannot run rustc")?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
+}
+
 /// Fails early, with the fix, when the toolchain lacks the standard library's source;
 /// returns the sysroot.
 pub fn check_rust_src() -> Result<PathBuf> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(rustc).args(["--print", "sysroot"]).output().context("cannot run rustc")?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let sysroot = sysroot()?;
     let library = sysroot.join("lib/rustlib/src/rust/library");
     ensure!(
         library.is_dir(),

@@ -33,7 +33,8 @@ pub struct Test {
     /// Default per-test timeout in seconds (a test's own `timeout` wins).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     timeout: u64,
-    /// Architectures tested at once [default: the number of CPUs].
+    /// Architectures tested at once [default: the number of CPUs, and at least all the
+    /// selected arches: three single-CPU QEMUs on two cores finish sooner together].
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     #[arg(long, value_enum, default_value = "human")]
@@ -115,7 +116,8 @@ impl Test {
             }),
             None => None,
         };
-        let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
         let mut reporter = report::reporter(self.format);
         let runs = run_in_parallel(&targets, &run_options, &run_dir, jobs, reporter.as_mut())?;
         reporter.finish(&runs);
