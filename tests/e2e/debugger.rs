@@ -1,7 +1,7 @@
 //! `cargo xtask gdb` and `cargo xtask test --debug-failures` with the real gdb-multiarch in
 //! batch mode against the real QEMU, on every architecture.
 
-use crate::harness::{ARCHES, exclusive, qemu_processes, root, scratch, xtask};
+use crate::harness::{ARCHES, exclusive, qemu_processes, scratch, spawn_xtask, xtask};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -67,15 +67,8 @@ fn an_unknown_test_or_a_taken_port_is_a_clear_error() {
 fn debug_failures_stops_at_the_failure_and_the_printed_command_attaches_there() {
     let _lock = exclusive();
     for arch in ARCHES {
-        let mut xtask = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["test", "--arch", arch, "--features", "selftest", "--debug-failures", "--exact"])
-            .arg("selftest::assertion_fails")
-            .current_dir(root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let args = ["test", "--arch", arch, "--features", "selftest", "--debug-failures", "--exact"];
+        let mut xtask = spawn_xtask(&[&args[..], &["selftest::assertion_fails"]].concat());
         let mut lines = BufReader::new(xtask.stdout.take().unwrap()).lines();
         let mut seen = Vec::new();
         let command = loop {
@@ -113,14 +106,7 @@ fn debug_failures_stops_at_the_failure_and_the_printed_command_attaches_there() 
 #[test]
 fn server_only_prints_how_to_attach_and_ends_when_qemu_does() {
     let _lock = exclusive();
-    let mut xtask = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["gdb", "--arch", "aarch64", "--server-only"])
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut xtask = spawn_xtask(&["gdb", "--arch", "aarch64", "--server-only"]);
     let mut lines = BufReader::new(xtask.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     while let Some(Ok(line)) = lines.next() {

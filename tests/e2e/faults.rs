@@ -2,9 +2,8 @@
 //! mid-run, QEMU killed from outside mid-test. Each time: the verdicts, complete and valid
 //! reports, and no QEMU left (from the process table).
 
-use crate::harness::{ARCHES, exclusive, json_lines, qemu_processes, root, scratch, verdicts};
+use crate::harness::{ARCHES, exclusive, json_lines, qemu_processes, scratch, spawn_xtask, verdicts};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A child xtask that is killed if the test fails before it ends, so that one failure does
@@ -35,15 +34,7 @@ impl Drop for Running {
 
 /// Starts `cargo xtask ARGS` with its stdout piped and a fresh signal disposition.
 fn start(args: &[&str]) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the xtask starts");
-    Running(child)
+    Running(spawn_xtask(args))
 }
 
 /// Reads stdout lines until one satisfies `until`; returns them all.
@@ -191,15 +182,26 @@ fn qemu_killed_from_outside_is_a_crash_of_that_test_and_the_run_goes_on() {
 
 /// PIDs of this repository's QEMU processes.
 fn qemu_pids() -> Vec<u32> {
-    let images = root().join("target/xtask/images").display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline =
-                String::from_utf8_lossy(&std::fs::read(entry.path().join("cmdline")).ok()?).replace('\0', " ");
-            (cmdline.contains("qemu-system-") && cmdline.contains(&images)).then_some(pid)
-        })
-        .collect()
+    crate::harness::qemu_pids_and_commands().into_iter().map(|(pid, _)| pid).collect()
+}
+
+#[test]
+fn a_signal_before_any_arch_started_still_reports_every_arch() {
+    let _lock = exclusive();
+    let junit = scratch("interrupted-early").join("report.xml");
+    let mut child = start(&["test", "--format", "json", "--junit", junit.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(20));
+    signal(child.id(), libc::SIGINT);
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let events = json_lines(&lines.join("\n"));
+    for arch in ARCHES {
+        let suite = events.iter().find(|e| e["type"] == "suite" && e["arch"] == arch).expect("a suite line per arch");
+        assert_eq!(suite["event"], "failed");
+        let problems = suite["problems"].to_string();
+        assert!(problems.contains("interrupted by signal 2"), "{arch}: {problems}");
+    }
+    roxmltree::Document::parse(&std::fs::read_to_string(&junit).unwrap()).expect("a whole JUnit report");
+    assert!(qemu_processes().is_empty());
 }

@@ -51,25 +51,25 @@ pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
     run
 }
 
-/// QEMU processes running images of this repository, from /proc.
+/// QEMU processes running images of this repository, from /proc: their command lines.
 pub fn qemu_processes() -> Vec<String> {
-    let images = root().join("target/xtask/images");
-    let images = images.to_string_lossy();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.starts_with("qemu-system-") || cmdline.contains("/qemu-system-") {
-            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let zombie = state.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
-            if cmdline.contains(&*images) && !zombie {
-                found.push(cmdline);
-            }
-        }
-    }
-    found
+    qemu_pids_and_commands().into_iter().map(|(_, cmdline)| cmdline).collect()
+}
+
+pub fn qemu_pids_and_commands() -> Vec<(u32, String)> {
+    xtask::process::live_qemu_processes(&root().join("target/xtask/images"))
+}
+
+/// Starts `cargo xtask ARGS` in the background: stdin closed, stdout piped, stderr dropped.
+pub fn spawn_xtask(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the xtask starts")
 }
 
 /// The libtest-style JSON objects of a `--format json` run, one per stdout line.

@@ -301,3 +301,36 @@ fn retries_report_a_test_that_fails_then_passes_as_flaky_never_as_a_pass() {
         .count();
     assert_eq!(flaky_cases, ARCHES.len(), "a flakyFailure per arch");
 }
+
+#[test]
+fn two_runs_at_once_in_one_checkout_keep_their_own_logs_and_reports() {
+    let _lock = exclusive();
+    let start = |name: &str| {
+        let junit = scratch(name).join("report.xml");
+        let junit_arg = junit.to_string_lossy().into_owned();
+        let child = crate::harness::spawn_xtask(&[
+            "test", "--arch", "riscv64", "--format", "json", "--junit", &junit_arg, "fmt_",
+        ]);
+        (child, junit)
+    };
+    let (first, first_junit) = start("concurrent-a");
+    let (second, second_junit) = start("concurrent-b");
+    let logs: Vec<String> = [first, second]
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(output.status.code(), Some(0));
+            let events = json_lines(&String::from_utf8_lossy(&output.stdout));
+            let suite = events.iter().find(|e| e["type"] == "suite").expect("a suite line").clone();
+            suite["log"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_ne!(logs[0], logs[1], "each run has its own log");
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert_eq!(text.matches("# xtask: boot 1: ").count(), 1, "{log} holds one run's boots:\n{text}");
+    }
+    for junit in [first_junit, second_junit] {
+        roxmltree::Document::parse(&std::fs::read_to_string(&junit).unwrap()).expect("a whole JUnit report");
+    }
+}

@@ -38,6 +38,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Err(error) = xtask::process::install_signal_handlers() {
+        return commands::fail(&error);
+    }
     let context = match commands::Context::load() {
         Ok(context) => context,
         Err(error) => return commands::fail(&error),

@@ -149,29 +149,42 @@ fn terminate_all() {
     }
 }
 
-/// What Ctrl-C (SIGINT) does to the xtask.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CtrlC {
-    /// It ends the children and the run, like SIGTERM.
-    EndsTheRun,
-    /// It belongs to a foreground child (gdb interrupts its target); the xtask ignores it.
-    BelongsToTheDebugger,
+/// While set, Ctrl-C (SIGINT) belongs to a foreground debugger (it interrupts its target)
+/// and the xtask ignores it; otherwise it ends the children and the run, like SIGTERM.
+static CTRL_C_BELONGS_TO_THE_DEBUGGER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set by commands that wind down by themselves on a signal (ending their children, writing
+/// their reports); for every other command the signal ends the xtask at once, as it would
+/// without a handler.
+static WINDS_DOWN_BY_ITSELF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This command notices `interrupted()` and winds down by itself on a signal.
+pub fn winds_down_by_itself() {
+    WINDS_DOWN_BY_ITSELF.store(true, Ordering::SeqCst);
 }
 
-/// On SIGTERM, SIGHUP (and SIGINT, unless it belongs to the debugger): remembers the signal
-/// and ends every child. The code waiting on those children then sees them exit and winds
-/// down, writing what it has.
-pub fn install_signal_handlers(ctrl_c: CtrlC) -> Result<()> {
+/// From now on, Ctrl-C is the debugger's (`cargo xtask gdb`).
+pub fn leave_ctrl_c_to_the_debugger() {
+    CTRL_C_BELONGS_TO_THE_DEBUGGER.store(true, Ordering::SeqCst);
+}
+
+/// On SIGTERM, SIGHUP and SIGINT: remembers the signal and ends every child. The code
+/// waiting on those children then sees them exit and winds down, writing what it has.
+/// Installed first thing in `main`, so that only the process's own start is uncovered.
+pub fn install_signal_handlers() -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot install signal handlers")?;
     std::thread::spawn(move || {
         for signal in signals.forever() {
-            if signal == SIGINT && ctrl_c == CtrlC::BelongsToTheDebugger {
+            if signal == SIGINT && CTRL_C_BELONGS_TO_THE_DEBUGGER.load(Ordering::SeqCst) {
                 continue;
             }
             INTERRUPTED_BY.store(signal, Ordering::SeqCst);
             terminate_all();
+            if !WINDS_DOWN_BY_ITSELF.load(Ordering::SeqCst) {
+                std::process::exit(i32::from(exit_status_for_signal(signal)));
+            }
         }
     });
     Ok(())
@@ -188,6 +201,24 @@ pub fn interrupted() -> Option<i32> {
 /// The exit status a shell gives a process ended by `signal` (130 for SIGINT, 143 for SIGTERM).
 pub fn exit_status_for_signal(signal: i32) -> u8 {
     (128 + signal) as u8
+}
+
+/// QEMU processes alive now that boot images from `images` (a directory of kernel images):
+/// (pid, command line). Zombies, which are already dead, do not count.
+pub fn live_qemu_processes(images: &std::path::Path) -> Vec<(u32, String)> {
+    let images = images.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline =
+                String::from_utf8_lossy(&std::fs::read(entry.path().join("cmdline")).ok()?).replace('\0', " ");
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
+            (cmdline.contains("qemu-system-") && cmdline.contains(&images) && !zombie).then_some((pid, cmdline))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -336,7 +336,9 @@ fn boot_once(
                             allowed = default_timeout;
                             deadline = deadline.map(|_| Instant::now() + allowed);
                         }
-                        Event::Output(_) => {}
+                        // Kernel output is in the log; no reporter shows it, and a flooding
+                        // kernel must not fill the channel to the reporters.
+                        Event::Output(_) => continue,
                     }
                     send(Progress::Session(event));
                 }

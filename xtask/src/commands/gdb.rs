@@ -7,7 +7,7 @@ use crate::arch::ArchSelection;
 use crate::build::{BuildOptions, build};
 use crate::debugger::{self, GdbStart};
 use crate::exit::KernelExit;
-use crate::process::{CtrlC, OwnedChild};
+use crate::process::OwnedChild;
 use crate::qemu::{GdbServer, Launch, RunningQemu, shell_quote};
 use anyhow::{Result, bail};
 use kernel_abi::cmdline::{Filters, Request};
@@ -53,9 +53,11 @@ pub struct Gdb {
 
 impl Gdb {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
+        crate::process::winds_down_by_itself();
         // In a debugging session Ctrl-C interrupts the target, in gdb; QEMU lives on.
-        let ctrl_c = if self.server_only { CtrlC::EndsTheRun } else { CtrlC::BelongsToTheDebugger };
-        crate::process::install_signal_handlers(ctrl_c)?;
+        if !self.server_only {
+            crate::process::leave_ctrl_c_to_the_debugger();
+        }
         let arch = one_arch(context, self.arch.clone(), "gdb")?;
         let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
         let qemu_binary = self.qemu.qemu_binary(&arch, &context.workspace)?;

@@ -38,7 +38,7 @@ pub struct Run {
 
 impl Run {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
-        crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
+        crate::process::winds_down_by_itself();
         let arch = &one_arch(context, self.arch.clone(), "run")?;
         let binary = self.qemu.qemu_binary(arch, &context.workspace)?;
         if self.raw && !arch.qemu.boots_raw_binary {

@@ -66,7 +66,7 @@ impl Random {
 
 impl Soak {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
-        crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
+        crate::process::winds_down_by_itself();
         let seed = self.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
         });
@@ -272,15 +272,5 @@ fn check(reference: &Verdicts, outcome: &Outcome, fault: Fault) -> Vec<String> {
 
 /// This repository's QEMU processes still alive.
 fn qemu_pids(images: &Path) -> Vec<u32> {
-    let images = images.display().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            (cmdline.contains("qemu-system-") && cmdline.contains(&images)).then_some(pid)
-        })
-        .collect()
+    crate::process::live_qemu_processes(images).into_iter().map(|(pid, _)| pid).collect()
 }

@@ -68,7 +68,7 @@ fn parse_partition(text: &str) -> Result<kernel_abi::partition::Partition, Strin
 
 impl Test {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
-        crate::process::install_signal_handlers(crate::process::CtrlC::EndsTheRun)?;
+        crate::process::winds_down_by_itself();
         if let Some(path) = &self.junit {
             crate::fsutil::check_writable(path)?;
         }
@@ -197,6 +197,20 @@ fn run_in_parallel(
         }
     });
     let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().collect::<Result<Vec<_>>>()?;
+    // An arch a signal kept from starting is still in the reports, saying so.
+    for target in targets {
+        if !runs.iter().any(|run| run.arch == target.arch.name) {
+            let log = run_dir.join(format!("{}.serial.log", target.arch.name));
+            std::fs::File::create(&log).with_context(|| format!("cannot create `{}`", log.display()))?;
+            let mut session = crate::session::Session::new();
+            let why = match crate::process::interrupted() {
+                Some(signal) => format!("the run was interrupted by signal {signal} before {} started", target.arch),
+                None => format!("{} never started", target.arch),
+            };
+            session.add_problem(why);
+            runs.push(ArchRun { arch: target.arch.name.clone(), session, log, boots: 0, wall_time: Duration::ZERO });
+        }
+    }
     let order: Vec<&Arch> = targets.iter().map(|target| target.arch).collect();
     runs.sort_by_key(|run| order.iter().position(|arch| arch.name == run.arch));
     Ok(runs)
