@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     // The live path: arbitrary chunking, then a boot ending.
     let mut splitter = LineSplitter::default();
     let mut live = session::Session::new();
-    live.begin_boot(1);
+    live.begin_boot(1, false);
     for chunk in data.chunks(7) {
         for line in splitter.push(chunk) {
             let _ = live.line(&line);

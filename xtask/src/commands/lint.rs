@@ -1,6 +1,6 @@
-//! `cargo xtask lint`: rustfmt, clippy on the host crates, and clippy on the kernel for
-//! every architecture with the self-tests compiled in (so every item is used), warnings as
-//! errors. CI runs it; it needs the kernel's `-Z` flags, hence a command of its own.
+//! `cargo xtask lint`: rustfmt, clippy on the host crates, clippy on the kernel for every
+//! architecture with the self-tests compiled in (so every item is used), and clippy on the
+//! fuzz targets; warnings as errors. CI runs it; it needs the kernel's `-Z` flags, hence a command of its own.
 
 use super::Context;
 use crate::build::{BuildOptions, cargo_args, check_rust_src};
@@ -21,6 +21,9 @@ impl Lint {
             words(&["fmt", "--all", "--", "--check"]),
             words(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
             kernel_clippy,
+            // The fuzz targets live outside the workspace (cargo-fuzz builds them with its own
+            // flags): checked here so that a change in the xtask cannot leave them broken.
+            words(&["clippy", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--", "-D", "warnings"]),
         ];
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         for args in steps {
