@@ -210,6 +210,7 @@ pub fn run_arch(
         }
         match runner.boot(Purpose::Run { after: after.as_deref() })? {
             Next::Complete | Next::Stop => break,
+            Next::RetrySameBoot => {}
             Next::ResumeAfter(name) => {
                 if after.as_deref().is_some_and(|previous| name.as_str() <= previous) {
                     runner

@@ -102,6 +102,10 @@ pub enum Next {
     Complete,
     /// Boot again, running the tests after this one.
     ResumeAfter(String),
+    /// Boot again from the same point: this boot ended before running any test, for a
+    /// reason outside the kernel (QEMU killed, say). Given once in a row; a second such
+    /// boot stops the arch.
+    RetrySameBoot,
     /// No further boot can help (the kernel did not start its tests, or the run was
     /// interrupted); the reason is in [`Session::problems`].
     Stop,
@@ -153,6 +157,8 @@ pub struct Session {
     recent_lines: VecDeque<String>,
     /// This boot re-runs a failed test (`--retries`).
     retrying: bool,
+    /// Boots in a row that ended before running any test.
+    lost_boots_in_a_row: u32,
     /// Loaded on the first backtrace: most runs need none, and loading DWARF takes time.
     symbolizer: std::cell::OnceCell<Option<Symbolizer>>,
     /// The kernel image and source root to symbolize with.
@@ -182,6 +188,7 @@ impl Session {
             last_result_this_boot: None,
             recent_lines: VecDeque::new(),
             retrying: false,
+            lost_boots_in_a_row: 0,
             symbolizer: std::cell::OnceCell::new(),
             symbols: None,
             planned_names: std::collections::BTreeSet::new(),
@@ -254,7 +261,9 @@ impl Session {
                 self.planned = None;
                 self.results_this_boot = 0;
             }
-            Item::Plan { depth: 0, count } => self.planned = Some(count),
+            Item::Plan { depth: 0, count } => {
+                self.planned = Some(count);
+            }
             Item::Diagnostic { depth: 0, text } => self.diagnostic(text, events),
             Item::Diagnostic { text, .. } => self.loose_diagnostics.push(text),
             Item::Result(result) if !result.has_subtests => self.result(result, events),
@@ -340,6 +349,7 @@ impl Session {
         };
         self.results_this_boot += 1;
         self.last_result_this_boot = Some(name.clone());
+        self.lost_boots_in_a_row = 0;
         self.push(name, status, diagnostics, None, events);
     }
 
@@ -475,24 +485,52 @@ impl Session {
             }
             (Some(_), BootEnd::Exited(KernelExit::Kernel(ExitCode::TestCrashed))) => self.resume_or_stop(),
             (Some(planned), end) => {
-                self.problem(format!(
+                let message = format!(
                     "the kernel stopped after {} of {planned} test(s) without announcing the next ({})",
                     self.results_this_boot,
                     describe(end)
-                ));
+                );
+                // Killed from outside between tests: nothing the kernel did; resume.
+                if matches!(end, BootEnd::Exited(KernelExit::Signal(_))) {
+                    self.note(message)
+                } else {
+                    self.problem(message)
+                }
                 self.resume_or_stop()
             }
             (None, end) => {
-                self.problem(format!("the kernel never started its tests (no KTAP plan): {}", describe(end)));
-                Next::Stop
+                let message = format!("the kernel never started its tests (no KTAP plan): {}", describe(end));
+                // QEMU ended by a signal is never the kernel's doing: a boot lost that way is
+                // tried once more from the same point.
+                if self.lost_boots_in_a_row == 0 && matches!(end, BootEnd::Exited(KernelExit::Signal(_))) {
+                    self.lost_boots_in_a_row += 1;
+                    self.note(format!("{message}; booting again from the same point"));
+                    Next::RetrySameBoot
+                } else {
+                    self.problem(message);
+                    Next::Stop
+                }
             }
         };
         (events, next)
     }
 
+    fn note(&mut self, message: String) {
+        self.notes.push(Problem { boot: self.boot, message, excerpt: self.recent_lines() });
+    }
+
+    /// After a boot that ended early: resume after its last result; a boot with none is
+    /// tried once more from the same point, and a second one stops the arch.
     fn resume_or_stop(&mut self) -> Next {
         match &self.last_result_this_boot {
-            Some(name) => Next::ResumeAfter(name.clone()),
+            Some(name) => {
+                self.lost_boots_in_a_row = 0;
+                Next::ResumeAfter(name.clone())
+            }
+            None if self.lost_boots_in_a_row == 0 => {
+                self.lost_boots_in_a_row += 1;
+                Next::RetrySameBoot
+            }
             None => Next::Stop,
         }
     }

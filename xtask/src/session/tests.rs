@@ -219,3 +219,38 @@ fn a_retry_that_passes_makes_the_test_flaky_and_one_that_fails_counts_the_attemp
         "the first failure is kept"
     );
 }
+
+#[test]
+fn a_boot_lost_to_an_outside_kill_is_tried_once_more_from_the_same_point() {
+    let killed = BootEnd::Exited(KernelExit::Signal(9));
+    let mut session = Session::new();
+    session.begin_boot(1, false);
+    feed(&mut session, "kernel booting\n");
+    let (_, next) = session.end_boot(killed);
+    assert_eq!(next, Next::RetrySameBoot, "killed before its plan: once more");
+    assert!(session.problems.is_empty() && session.notes[0].message.contains("booting again"), "{:?}", session.notes);
+    session.begin_boot(2, false);
+    feed(&mut session, "kernel booting\n");
+    let (_, next) = session.end_boot(killed);
+    assert_eq!(next, Next::Stop, "twice in a row: stop");
+    assert!(session.problems[0].message.contains("never started its tests"));
+
+    // Killed between tests after a plan but before any result: the same.
+    let mut session = Session::new();
+    session.begin_boot(1, false);
+    feed(&mut session, "KTAP version 1\n1..2\n");
+    assert_eq!(session.end_boot(killed).1, Next::RetrySameBoot);
+    session.begin_boot(2, false);
+    feed(&mut session, "KTAP version 1\n1..2\n# start a timeout=0\nok 1 a\n");
+    assert_eq!(session.end_boot(killed).1, Next::ResumeAfter("a".into()), "a result resets the count");
+    assert!(session.problems.is_empty(), "an outside kill the run recovers from is a note: {:?}", session.problems);
+}
+
+#[test]
+fn a_kernel_that_never_starts_its_tests_by_itself_is_not_retried() {
+    let mut session = Session::new();
+    session.begin_boot(1, false);
+    feed(&mut session, "kernel booting\n");
+    let (_, next) = session.end_boot(BootEnd::Exited(KernelExit::Kernel(ExitCode::Panic)));
+    assert_eq!(next, Next::Stop);
+}
