@@ -85,6 +85,7 @@ fn a_missing_qemu_names_the_package_to_install_and_exits_2() {
 
 #[test]
 fn doctor_reports_everything_present_and_names_the_fix_for_a_hidden_qemu() {
+    let _lock = exclusive();
     let run = xtask(&["doctor"]);
     assert_eq!(run.status, Some(0), "{}", run.all_output());
     for line in [

@@ -8,9 +8,26 @@ pub const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Serializes the tests that boot QEMU (a failed test must not poison the others).
-pub fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner())
+thread_local! {
+    /// Whether this test's thread holds [`ONE_AT_A_TIME`].
+    static HOLDS_THE_LOCK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The lock every test that runs the xtask holds: one command at a time, so that the
+/// process-table check after each command sees only that command's processes.
+pub struct Exclusive(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        HOLDS_THE_LOCK.with(|holds| holds.set(false));
+    }
+}
+
+/// Serializes the tests that run the xtask (a failed test must not poison the others).
+pub fn exclusive() -> Exclusive {
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner());
+    HOLDS_THE_LOCK.with(|holds| holds.set(true));
+    Exclusive(guard)
 }
 
 pub fn root() -> PathBuf {
@@ -37,6 +54,10 @@ pub fn xtask(args: &[&str]) -> Run {
 
 /// Like [`xtask`], with a chance to change the command (environment, say).
 pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
+    assert!(
+        HOLDS_THE_LOCK.with(|holds| holds.get()),
+        "a test that runs the xtask must hold `exclusive()`: the check for leftover QEMU processes needs it"
+    );
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command.args(args).current_dir(root()).stdin(Stdio::null());
     adjust(&mut command);

@@ -18,6 +18,7 @@ fn path_with(name: &str, files: &[(&str, &str, u32)]) -> std::path::PathBuf {
 
 #[test]
 fn a_qemu_that_is_not_executable_is_named() {
+    let _lock = exclusive();
     let bin = path_with("path-qemu-not-executable", &[("qemu-system-riscv64", "", 0o644)]);
     let run = xtask_with(&["run", "--arch", "riscv64", "--no-install"], |command| {
         command.env("PATH", &bin);
@@ -29,6 +30,7 @@ fn a_qemu_that_is_not_executable_is_named() {
 /// A stand-in QEMU that only answers `--version`: this test is about the version check.
 #[test]
 fn a_qemu_that_is_too_old_is_named_with_its_version() {
+    let _lock = exclusive();
     let script = "#!/bin/sh\necho 'QEMU emulator version 5.2.0'\n";
     let bin = path_with("path-qemu-too-old", &[("qemu-system-riscv64", script, 0o755)]);
     let run = xtask_with(&["run", "--arch", "riscv64", "--no-install"], |command| {
@@ -41,6 +43,7 @@ fn a_qemu_that_is_too_old_is_named_with_its_version() {
 
 #[test]
 fn an_unwritable_report_path_is_refused_before_the_run() {
+    let _lock = exclusive();
     let run = xtask(&["test", "--junit", "/nonexistent-directory/report.xml"]);
     assert_eq!(run.status, Some(2), "{}", run.all_output());
     assert!(run.stderr.contains("the directory `/nonexistent-directory` does not exist"), "{}", run.stderr);
@@ -92,6 +95,7 @@ fn a_full_disk_leaves_the_previous_report_intact() {
 
 #[test]
 fn a_broken_target_json_stops_every_command_with_its_line() {
+    let _lock = exclusive();
     // A copy of the repository's description files with a broken JSON, built with this xtask.
     let copy = scratch("broken-json-checkout");
     for directory in ["targets", "linker-scripts"] {
