@@ -3,6 +3,8 @@
 
 mod pl011;
 mod timer;
+
+pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
 
 use super::devicetree;
@@ -74,14 +76,4 @@ pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Op
 pub fn breakpoint() {
     // SAFETY: the trap handler returns from a breakpoint.
     unsafe { core::arch::asm!("brk #0") };
-}
-
-/// Starts periodic timer interrupts at `hz`.
-pub fn timer_start(hz: u32) {
-    timer::start(hz);
-}
-
-/// Stops the timer interrupts.
-pub fn timer_stop() {
-    timer::stop();
 }

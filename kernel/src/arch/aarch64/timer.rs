@@ -31,6 +31,7 @@ fn set_next(interval: u64) {
     unsafe { core::arch::asm!("msr cntv_tval_el0, {}", "isb", in(reg) interval, options(nostack)) };
 }
 
+/// Starts periodic timer interrupts at `hz` (the arch contract's `timer_start`).
 pub fn start(hz: u32) {
     let interval = super::ticks_per_second().map_or(1, |frequency| frequency.get() / u64::from(hz)).max(1);
     INTERVAL.store(interval, Ordering::SeqCst);
@@ -45,6 +46,7 @@ pub fn start(hz: u32) {
     unsafe { core::arch::asm!("msr cntv_ctl_el0, {}", "isb", "msr daifclr, #2", in(reg) 1u64, options(nostack)) };
 }
 
+/// Stops the timer interrupts (the arch contract's `timer_stop`).
 pub fn stop() {
     // SAFETY: mask IRQs, then disable the virtual timer.
     unsafe { core::arch::asm!("msr daifset, #2", "msr cntv_ctl_el0, {}", "isb", in(reg) 0u64, options(nostack)) };

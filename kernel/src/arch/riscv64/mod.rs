@@ -2,6 +2,8 @@
 //! `time` CSR as the counter (frequency from the device tree), and an stvec trap handler.
 
 mod timer;
+
+pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
 
 use super::devicetree;
@@ -87,14 +89,4 @@ pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Op
 pub fn breakpoint() {
     // SAFETY: the trap handler returns from a breakpoint.
     unsafe { core::arch::asm!("ebreak") };
-}
-
-/// Starts periodic timer interrupts at `hz`.
-pub fn timer_start(hz: u32) {
-    timer::start(hz);
-}
-
-/// Stops the timer interrupts.
-pub fn timer_stop() {
-    timer::stop();
 }

@@ -17,6 +17,7 @@ fn set_timer(at: u64) {
     }
 }
 
+/// Starts periodic timer interrupts at `hz` (the arch contract's `timer_start`).
 pub fn start(hz: u32) {
     let interval = super::ticks_per_second().map_or(1, |frequency| frequency.get() / u64::from(hz)).max(1);
     INTERVAL.store(interval, Ordering::SeqCst);
@@ -27,6 +28,7 @@ pub fn start(hz: u32) {
     };
 }
 
+/// Stops the timer interrupts (the arch contract's `timer_stop`).
 pub fn stop() {
     // SAFETY: disable interrupts in S-mode and the timer interrupt, then push the timer away.
     unsafe {

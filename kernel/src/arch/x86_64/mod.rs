@@ -5,6 +5,8 @@ mod paging;
 mod pvh;
 mod segments;
 mod timer;
+
+pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
 
 use crate::{BootInfo, ExitCode};
@@ -124,16 +126,6 @@ pub fn frame_record(frame_pointer: usize, stack: &core::ops::Range<usize>) -> Op
 pub fn breakpoint() {
     // SAFETY: the trap handler returns from a breakpoint.
     unsafe { core::arch::asm!("int3") };
-}
-
-/// Starts periodic timer interrupts at `hz`.
-pub fn timer_start(hz: u32) {
-    timer::start(hz);
-}
-
-/// Stops the timer interrupts.
-pub fn timer_stop() {
-    timer::stop();
 }
 
 /// Loads an empty IDT and raises an exception: with no way to deliver it, nor the double

@@ -31,6 +31,7 @@ fn read(register: usize) -> u32 {
     unsafe { ((LAPIC + register) as *const u32).read_volatile() }
 }
 
+/// Starts periodic timer interrupts at `hz` (the arch contract's `timer_start`).
 pub fn start(hz: u32) {
     // SAFETY: masking every line of the legacy PICs: the kernel uses the local APIC only.
     unsafe {
@@ -48,6 +49,7 @@ pub fn start(hz: u32) {
     x86_64::instructions::interrupts::enable();
 }
 
+/// Stops the timer interrupts (the arch contract's `timer_stop`).
 pub fn stop() {
     x86_64::instructions::interrupts::disable();
     write(LVT_TIMER, MASKED);
