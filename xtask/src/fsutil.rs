@@ -42,13 +42,29 @@ pub fn check_writable(path: &Path) -> Result<()> {
 /// Makes `to` a hard link to `from`, replacing `to` atomically; copies where links cannot
 /// be made (another file system).
 pub fn link_atomically(from: &Path, to: &Path) -> Result<()> {
+    if same_file(from, to) {
+        return Ok(());
+    }
     let temporary = to.with_extension(format!("link.{}", std::process::id()));
     let _ = std::fs::remove_file(&temporary);
     if std::fs::hard_link(from, &temporary).is_ok() {
-        return std::fs::rename(&temporary, to).with_context(|| format!("cannot write `{}`", to.display()));
+        let renamed = std::fs::rename(&temporary, to);
+        // rename(2) between two links to one file succeeds and does nothing: a concurrent
+        // run may have linked `to` in the meantime, so the temporary link can still be there.
+        let _ = std::fs::remove_file(&temporary);
+        return renamed.with_context(|| format!("cannot write `{}`", to.display()));
     }
     let contents = std::fs::read(from).with_context(|| format!("cannot read `{}`", from.display()))?;
     write_atomically(to, &contents)
+}
+
+/// Whether both paths name one file (the same inode on the same device).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +86,25 @@ mod tests {
     fn an_unwritable_path_is_an_error_naming_it() {
         let error = format!("{:#}", write_atomically(Path::new("/proc/no-such-dir/report.xml"), b"x").unwrap_err());
         assert!(error.contains("/proc/no-such-dir/report.xml"), "{error}");
+    }
+
+    #[test]
+    fn linking_again_leaves_only_the_link() {
+        let directory = crate::testutil::scratch_dir("link-atomically");
+        let from = directory.join("kernel.elf");
+        let to = directory.join("image.elf");
+        std::fs::write(&from, b"first build").unwrap();
+        for _ in 0..3 {
+            link_atomically(&from, &to).unwrap();
+        }
+        assert_eq!(std::fs::read(&to).unwrap(), b"first build");
+        std::fs::remove_file(&from).unwrap();
+        std::fs::write(&from, b"second build").unwrap();
+        link_atomically(&from, &to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"second build");
+        let mut names: Vec<_> =
+            std::fs::read_dir(&directory).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["image.elf", "kernel.elf"]);
     }
 }
