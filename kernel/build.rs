@@ -18,8 +18,9 @@ fn main() {
         panic!("no linker script for arch `{arch}`: expected {}", script.display());
     }
     println!("cargo:rerun-if-changed={}", script.display());
-    println!("cargo:rustc-link-arg-bins=-T{}", script.display());
-    println!("cargo:rustc-link-arg-bins=--gc-sections");
+    // Every link of the kernel: its binary, and the test image `cargo test` builds of it.
+    println!("cargo:rustc-link-arg=-T{}", script.display());
+    println!("cargo:rustc-link-arg=--gc-sections");
 }
 
 /// With the `generated-tests` feature: `KTEST_GENERATED` trivial tests, for the benchmark

@@ -24,7 +24,7 @@ pub fn timer_ticks() -> u64 {
     TIMER_TICKS.load(Ordering::SeqCst)
 }
 
-#[cfg(feature = "ktest")]
+#[cfg(any(test, feature = "ktest"))]
 mod tests {
     use super::*;
     use crate::arch;

@@ -9,6 +9,12 @@
 // Parts of the arch contract and of the test runner serve only the self-tests; other images
 // leave a few unused. CI runs clippy on the `selftest` image, where everything is used.
 #![cfg_attr(not(feature = "selftest"), allow(dead_code, unused_imports))]
+// `cargo test --target targets/<arch>.json` builds a test image: `cfg(test)` compiles the
+// `#[ktest]` tests in like the `ktest` feature does, and rustc's own test harness (which needs
+// `std`) is replaced by a no-op; cargo's runner (`.cargo/config.toml`) boots the image.
+#![cfg_attr(all(test, target_os = "none"), feature(custom_test_frameworks, used_with_arg))]
+#![cfg_attr(all(test, target_os = "none"), test_runner(crate::ktest::rustc_test_harness))]
+#![cfg_attr(all(test, target_os = "none"), reexport_test_harness_main = "rustc_test_main")]
 
 #[cfg(not(target_os = "none"))]
 fn main() {
@@ -45,7 +51,7 @@ mod selftest;
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated_tests.rs"));
 }
-#[cfg(all(target_os = "none", feature = "ktest"))]
+#[cfg(all(target_os = "none", any(test, feature = "ktest")))]
 mod tests;
 
 #[cfg(target_os = "none")]

@@ -59,16 +59,30 @@ pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
         "a test that runs the xtask must hold `exclusive()`: the check for leftover QEMU processes needs it"
     );
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.args(args).current_dir(root()).stdin(Stdio::null());
+    command.args(args).current_dir(root());
     adjust(&mut command);
-    let Output { status, stdout, stderr } = command.output().expect("the xtask binary runs");
+    run_checked(command, &format!("cargo xtask {}", args.join(" ")))
+}
+
+/// Runs plain `cargo ARGS` in `kernel/` (where its `.cargo/config.toml` applies), as a
+/// developer would, and checks that it left no QEMU.
+pub fn cargo_in_kernel(args: &[&str]) -> Run {
+    assert!(HOLDS_THE_LOCK.with(|holds| holds.get()), "a test that boots kernels must hold `exclusive()`");
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+    command.args(args).current_dir(root().join("kernel"));
+    run_checked(command, &format!("cargo {}", args.join(" ")))
+}
+
+fn run_checked(mut command: Command, what: &str) -> Run {
+    let Output { status, stdout, stderr } =
+        command.stdin(Stdio::null()).output().unwrap_or_else(|error| panic!("`{what}` cannot start: {error}"));
     let run = Run {
         status: status.code(),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     };
     let left = qemu_processes();
-    assert!(left.is_empty(), "QEMU outlived `cargo xtask {}`: {left:?}\n{}", args.join(" "), run.all_output());
+    assert!(left.is_empty(), "QEMU outlived `{what}`: {left:?}\n{}", run.all_output());
     run
 }
 

@@ -5,6 +5,7 @@
 //! exit statuses) is meaningful.
 
 mod boot;
+mod cargo_native;
 mod debugger;
 mod faults;
 mod harness;

@@ -33,6 +33,9 @@ enum Command {
     Ci(commands::ci::Ci),
     /// Debug the kernel (or one kernel test) with gdb under QEMU.
     Gdb(commands::gdb::Gdb),
+    /// cargo's runner for the kernel targets: boots an image cargo built (`cargo run`/`cargo
+    /// test --target targets/ARCH.json`); a test image answers the libtest protocol.
+    CargoRunner(commands::cargo_runner::CargoRunner),
     /// Check formatting, and run clippy on the host crates and on the kernel for every arch.
     Lint(commands::lint::Lint),
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Doctor(command) => command.run(&context),
         Command::Soak(command) => command.run(&context),
         Command::Bench(command) => command.run(&context),
+        Command::CargoRunner(command) => command.run(&context),
     };
     match result {
         Ok(code) => code,

@@ -386,7 +386,14 @@ fn attach_command(debug: &DebugFailures, launch: &Launch<'_>, port: u16, test: &
 }
 
 /// Boots `target` with `ktest.list` and returns the names of the tests it would run.
-pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<String>> {
+/// A test as the kernel lists it.
+pub struct Listed {
+    pub name: String,
+    /// `#[ktest(ignore)]`: a run reports it skipped.
+    pub ignored: bool,
+}
+
+pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Listed>> {
     let launch = Launch {
         arch: target.arch,
         binary: target.qemu_binary.clone(),
@@ -405,7 +412,11 @@ pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Strin
             QemuNext::Line(line) => {
                 let text = line.text();
                 match text.strip_prefix(kernel_abi::ktap::LISTED) {
-                    Some(name) => names.push(name.trim().to_string()),
+                    Some(listed) => {
+                        let listed = listed.trim();
+                        let name = listed.strip_suffix(kernel_abi::ktap::LISTED_IGNORED);
+                        names.push(Listed { name: name.unwrap_or(listed).to_string(), ignored: name.is_some() });
+                    }
                     None => recent.push(text),
                 }
             }

@@ -77,6 +77,8 @@ pub mod ktap {
     /// `# test: NAME`, one per test: the answer to `ktest.list`, and the plan by name after
     /// the `1..N` line of a run.
     pub const LISTED: &str = "# test: ";
+    /// Ends a `# test: NAME` line of the `ktest.list` answer when the test is `ignore`d.
+    pub const LISTED_IGNORED: &str = " # SKIP";
     /// `# debug: stopped NAME`: with `ktest.debug`, the kernel stopped in `ktest_debug_stop`
     /// after NAME failed; it waits there until a debugger clears `KTEST_DEBUG_HOLD`.
     pub const DEBUG_STOP: &str = "# debug: stopped ";

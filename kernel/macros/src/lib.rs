@@ -80,11 +80,11 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
     let arches = &options.arches;
     let arch_cfg = if arches.is_empty() { quote!() } else { quote!(#[cfg(any(#(target_arch = #arches),*))]) };
     Ok(quote! {
-        #[cfg(feature = "ktest")]
+        #[cfg(any(test, feature = "ktest"))]
         #arch_cfg
         #function
 
-        #[cfg(feature = "ktest")]
+        #[cfg(any(test, feature = "ktest"))]
         #arch_cfg
         const _: () = {
             #[used]

@@ -55,23 +55,35 @@ impl fmt::Display for TestName<'_> {
     }
 }
 
+/// What rustc's `--test` harness calls (never, here: the kernel's entry is its boot code).
+/// The tests themselves are `#[ktest]`s, found in `.ktest_array`.
+#[cfg(test)]
+pub fn rustc_test_harness(_tests: &[&dyn Fn()]) {}
+
+/// Marks an image built by `cargo test` (its `.kernel_cargo_test` section): cargo's runner
+/// then runs its tests and answers the libtest protocol (`cargo xtask cargo-runner`).
+#[cfg(test)]
+#[used(linker)]
+#[unsafe(link_section = ".kernel_cargo_test")]
+static BUILT_BY_CARGO_TEST: [u8; 1] = [1];
+
 /// How a test ended the boot.
 pub enum Crash<'a, 'p> {
     Panic(&'a core::panic::PanicInfo<'p>),
     Fault,
 }
 
-#[cfg(feature = "ktest")]
+#[cfg(any(test, feature = "ktest"))]
 mod runner;
 
-#[cfg(feature = "ktest")]
+#[cfg(any(test, feature = "ktest"))]
 pub use runner::{attempt, end_running_test, run};
 
-#[cfg(not(feature = "ktest"))]
+#[cfg(not(any(test, feature = "ktest")))]
 pub fn run(_request: &kernel_abi::cmdline::Request<'_>) -> ! {
     println!("# this image has no tests: build it with the `ktest` feature (`cargo xtask test`)");
     crate::arch::exit(crate::ExitCode::Panic)
 }
 
-#[cfg(not(feature = "ktest"))]
+#[cfg(not(any(test, feature = "ktest")))]
 pub fn end_running_test(_crash: Crash<'_, '_>) {}

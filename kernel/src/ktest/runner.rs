@@ -74,8 +74,9 @@ pub fn run(request: &Request<'_>) -> ! {
     tests.retain(|(name, _)| request.runs(name));
 
     if request.list {
-        for (name, _) in &tests {
-            println!("{}{name}", ktap::LISTED);
+        for (name, test) in &tests {
+            let ignored = if test.ignore.is_some() { ktap::LISTED_IGNORED } else { "" };
+            println!("{}{name}{ignored}", ktap::LISTED);
         }
         arch::exit(ExitCode::Success);
     }

@@ -109,7 +109,7 @@ impl<'b> FrameAllocator<'b> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_os = "none")))]
 mod tests {
     use super::*;
 

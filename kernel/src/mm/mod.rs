@@ -7,7 +7,7 @@
 
 pub mod frames;
 pub mod regions;
-#[cfg(all(target_os = "none", feature = "ktest"))]
+#[cfg(all(target_os = "none", any(test, feature = "ktest")))]
 mod tests;
 
 pub use regions::{PAGE_SIZE, Region, Regions};

@@ -132,7 +132,7 @@ impl<const N: usize> Regions<N> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_os = "none")))]
 mod tests {
     use super::*;
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod cargo_runner;
 pub mod ci;
 pub mod doctor;
 pub mod gdb;

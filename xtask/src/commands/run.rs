@@ -68,10 +68,19 @@ impl Run {
             gdb: None,
             extra_args: &self.qemu_args,
         };
+        boot(&launch, self.timeout)
+    }
+}
+
+/// Boots `launch` with its serial console on stdout, and gives the kernel's exit code (or
+/// fails, saying why, if QEMU ended some other way or `timeout` seconds passed).
+pub fn boot(launch: &Launch<'_>, timeout: Option<u64>) -> Result<ExitCode> {
+    let arch = launch.arch;
+    {
         eprintln!("$ {}", launch.display());
         eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
-        let mut qemu = RunningQemu::start(&launch)?;
-        let deadline = self.timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
+        let mut qemu = RunningQemu::start(launch)?;
+        let deadline = timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
         let mut stdout = std::io::stdout().lock();
         let status = loop {
             match qemu.next_line(deadline) {
@@ -83,7 +92,7 @@ impl Run {
                 Next::Ended => break qemu.wait()?,
                 Next::TimedOut => {
                     qemu.kill()?;
-                    bail!("{arch}: no exit after {} s; QEMU was ended", self.timeout.unwrap_or_default());
+                    bail!("{arch}: no exit after {} s; QEMU was ended", timeout.unwrap_or_default());
                 }
             }
         };

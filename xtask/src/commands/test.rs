@@ -118,25 +118,39 @@ impl Test {
         };
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
-        let mut reporter = report::reporter(self.format);
-        let runs = run_in_parallel(&targets, &run_options, &run_dir, jobs, reporter.as_mut())?;
-        reporter.finish(&runs);
-        if let Some(path) = &self.junit {
-            report::write_junit(path, &runs)?;
-            eprintln!("JUnit report: {}", path.display());
-        }
-        if let Some(signal) = crate::process::interrupted() {
-            return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
-        }
-        Ok(if report::all_passed(&runs) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        run_and_report(&targets, &run_options, &run_dir, jobs, self.format, self.junit.as_deref())
     }
+}
+
+/// Runs the tests of every target (at most `jobs` at once), reports them in `format` (and as
+/// JUnit to `junit`), and gives the exit status: 0 if every test passed.
+pub fn run_and_report(
+    targets: &[Target<'_>],
+    options: &RunOptions,
+    run_dir: &Path,
+    jobs: usize,
+    format: Format,
+    junit: Option<&Path>,
+) -> Result<ExitCode> {
+    let mut reporter = report::reporter(format);
+    let runs = run_in_parallel(targets, options, run_dir, jobs, reporter.as_mut())?;
+    reporter.finish(&runs);
+    if let Some(path) = junit {
+        report::write_junit(path, &runs)?;
+        eprintln!("JUnit report: {}", path.display());
+    }
+    if let Some(signal) = crate::process::interrupted() {
+        return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+    }
+    Ok(if report::all_passed(&runs) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
     for target in targets {
         let names = runner::list_tests(target, options)?;
-        for name in &names {
-            println!("{}: {name}", target.arch);
+        for test in &names {
+            let ignored = if test.ignored { " (ignored)" } else { "" };
+            println!("{}: {}{ignored}", target.arch, test.name);
         }
         eprintln!("{}: {} test(s)", target.arch, names.len());
     }
@@ -145,7 +159,7 @@ fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
 
 /// A directory of its own for this run's logs (`target/xtask/runs/<id>/`), and the
 /// `latest` link to it: two runs at once never write the same files.
-fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
+pub fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
     let runs = xtask_dir.join("runs");
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let name = format!("{seconds}-{}", std::process::id());
