@@ -293,12 +293,6 @@ pub fn check_rust_src() -> Result<PathBuf> {
     Ok(sysroot)
 }
 
-/// The machine (`e_machine`) a 64-bit ELF file is for.
-pub fn elf_machine(data: &[u8]) -> Result<u16> {
-    let elf = ElfFile64::<Endianness>::parse(data).context("not a 64-bit ELF file")?;
-    Ok(elf.elf_header().e_machine(elf.endian()).0)
-}
-
 /// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.
 pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
     let data = std::fs::read(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;

@@ -17,6 +17,8 @@ use crate::report::Format;
 use crate::runner::{self, RunOptions, Target};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
+use object::Endianness;
+use object::read::elf::{ElfFile64, FileHeader};
 use object::Object;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -78,9 +80,9 @@ impl CargoRunner {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         crate::process::winds_down_by_itself();
         let bytes = std::fs::read(&self.image).with_context(|| format!("cannot read `{}`", self.image.display()))?;
-        let elf = object::File::parse(&*bytes)
-            .with_context(|| format!("`{}` is not an ELF file cargo's runner can boot", self.image.display()))?;
-        let arch = arch_of(context, &self.image, &bytes)?;
+        let elf = ElfFile64::<Endianness>::parse(&*bytes)
+            .with_context(|| format!("`{}` is not a 64-bit ELF file cargo's runner can boot", self.image.display()))?;
+        let arch = arch_of(context, &self.image, elf.elf_header().e_machine(elf.endian()).0)?;
         let qemu_binary = super::QemuFlags::default().qemu_binary(arch, &context.workspace)?;
         let target = Target { arch, qemu_binary, image: &self.image };
         if elf.section_by_name(CARGO_TEST_SECTION).is_some() {
@@ -101,8 +103,7 @@ impl CargoRunner {
 }
 
 /// The arch whose ELF machine the image is for.
-fn arch_of<'c>(context: &'c Context, image: &Path, bytes: &[u8]) -> Result<&'c Arch> {
-    let machine = crate::build::elf_machine(bytes).with_context(|| format!("cannot read `{}`", image.display()))?;
+fn arch_of<'c>(context: &'c Context, image: &Path, machine: u16) -> Result<&'c Arch> {
     context.arches.all().iter().find(|arch| arch.elf_machine == machine).with_context(|| {
         format!(
             "`{}` is an ELF for machine {machine}, which no `targets/*.toml` names as its `elf-machine`",

@@ -76,41 +76,39 @@ impl Run {
 /// fails, saying why, if QEMU ended some other way or `timeout` seconds passed).
 pub fn boot(launch: &Launch<'_>, timeout: Option<u64>) -> Result<ExitCode> {
     let arch = launch.arch;
-    {
-        eprintln!("$ {}", launch.display());
-        eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
-        let mut qemu = RunningQemu::start(launch)?;
-        let deadline = timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
-        let mut stdout = std::io::stdout().lock();
-        let status = loop {
-            match qemu.next_line(deadline) {
-                Next::Line(line) => {
-                    stdout.write_all(&line.bytes)?;
-                    stdout.write_all(b"\n")?;
-                    stdout.flush()?;
-                }
-                Next::Ended => break qemu.wait()?,
-                Next::TimedOut => {
-                    qemu.kill()?;
-                    bail!("{arch}: no exit after {} s; QEMU was ended", timeout.unwrap_or_default());
-                }
+    eprintln!("$ {}", launch.display());
+    eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
+    let mut qemu = RunningQemu::start(launch)?;
+    let deadline = timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
+    let mut stdout = std::io::stdout().lock();
+    let status = loop {
+        match qemu.next_line(deadline) {
+            Next::Line(line) => {
+                stdout.write_all(&line.bytes)?;
+                stdout.write_all(b"\n")?;
+                stdout.flush()?;
             }
-        };
-        if let Some(signal) = crate::process::interrupted() {
-            return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+            Next::Ended => break qemu.wait()?,
+            Next::TimedOut => {
+                qemu.kill()?;
+                bail!("{arch}: no exit after {} s; QEMU was ended", timeout.unwrap_or_default());
+            }
         }
-        match arch.exit_protocol.decode(status) {
-            KernelExit::Kernel(code) => {
-                eprintln!("{arch}: {}", KernelExit::Kernel(code));
-                Ok(ExitCode::from(code.code()))
-            }
-            other => {
-                let stderr = qemu.stderr_text();
-                bail!(
-                    "{arch}: {other}{}",
-                    if stderr.is_empty() { String::new() } else { format!("; QEMU said:\n{stderr}") }
-                )
-            }
+    };
+    if let Some(signal) = crate::process::interrupted() {
+        return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+    }
+    match arch.exit_protocol.decode(status) {
+        KernelExit::Kernel(code) => {
+            eprintln!("{arch}: {}", KernelExit::Kernel(code));
+            Ok(ExitCode::from(code.code()))
+        }
+        other => {
+            let stderr = qemu.stderr_text();
+            bail!(
+                "{arch}: {other}{}",
+                if stderr.is_empty() { String::new() } else { format!("; QEMU said:\n{stderr}") }
+            )
         }
     }
 }
