@@ -36,6 +36,9 @@ mod backtrace;
 #[cfg(target_os = "none")]
 mod fatal;
 #[cfg(target_os = "none")]
+#[cfg_attr(not(feature = "gdbstub"), path = "gdbstub/off.rs")]
+mod gdbstub;
+#[cfg(target_os = "none")]
 mod heap;
 #[cfg(target_os = "none")]
 mod interrupts;
@@ -80,6 +83,7 @@ pub fn kernel_main(boot: BootInfo) -> ! {
         Ok(request) => request,
         Err(error) => panic!("bad kernel command line `{}`: {error}", boot.cmdline),
     };
+    gdbstub::init(request.gdbstub, &boot.memory);
     if request.panic {
         panic!("panic requested on the kernel command line");
     }

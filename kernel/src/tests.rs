@@ -86,3 +86,19 @@ fn counter_moves_forward() {
     }
     assert!(crate::arch::ticks() > first);
 }
+
+/// Adds up `values`; a function of its own for the debugger tests to break in and step over.
+#[inline(never)]
+fn sum(values: &[u32]) -> u32 {
+    values.iter().sum()
+}
+
+/// A walk for the debugger (`cargo xtask gdb --test tests::debugger_walk`): locals to read and
+/// change, a call to step over, and the result on the serial line.
+#[ktest]
+fn debugger_walk() {
+    let values = [3u32, 5, 7];
+    let total = sum(&values);
+    println!("# debugger_walk: total {total}");
+    assert!(total >= 15, "the values add up to at least 3 + 5 + 7");
+}

@@ -8,6 +8,7 @@ mod boot;
 mod cargo_native;
 mod debugger;
 mod faults;
+mod gdbstub;
 mod harness;
 mod hostile;
 mod kernel_tests;

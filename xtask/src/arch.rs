@@ -28,6 +28,8 @@ pub struct Arch {
     pub builtin_target: String,
     pub exit_protocol: ExitProtocol,
     pub qemu: Qemu,
+    /// The kernel's own GDB stub (`cargo xtask gdb --stub kernel`).
+    pub gdbstub: GdbStubPort,
     /// The package that provides `qemu.binary`, per package manager.
     pub packages: Packages,
     /// Filled in from the file's location, not read from it.
@@ -54,6 +56,24 @@ pub struct Qemu {
     pub args: Vec<String>,
     /// The serial device the kernel's console uses (documentation only).
     pub serial: String,
+}
+
+/// Where the kernel's GDB stub (the `gdbstub` feature) talks to the debugger under QEMU.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GdbStubPort {
+    /// The QEMU devices that give the kernel its stub's port, on the character device
+    /// [`GdbStubPort::CHARDEV`] (which the harness adds, as a socket on 127.0.0.1).
+    pub qemu_args: Vec<String>,
+    /// The port, as the kernel knows it (documentation only).
+    pub port: String,
+    /// gdb commands before it connects to the stub.
+    #[serde(default)]
+    pub gdb_setup: Vec<String>,
+}
+
+impl GdbStubPort {
+    pub const CHARDEV: &str = "gdbstub";
 }
 
 #[derive(Clone, Debug, Deserialize)]

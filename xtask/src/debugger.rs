@@ -2,6 +2,7 @@
 //! the gdb command line, and the kernel's symbols.
 
 use crate::arch::Arch;
+use crate::qemu::GdbServer;
 use crate::tools;
 use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSymbol};
@@ -82,7 +83,7 @@ pub struct GdbStart<'a> {
     pub sources: &'a SourcePaths,
     pub elf: &'a Path,
     pub arch: &'a Arch,
-    pub port: u16,
+    pub server: GdbServer,
     pub breakpoints: Vec<String>,
     pub batch: Option<&'a Path>,
     pub extra: &'a [String],
@@ -96,11 +97,19 @@ impl GdbStart<'_> {
         command(format!("directory {}", self.sources.checkout.display()));
         command(format!("set substitute-path {} {}", crate::build::RUST_SRC, self.sources.rust_src.display()));
         command(format!("set architecture {}", self.arch.gdb_architecture));
-        command(format!("target remote 127.0.0.1:{}", self.port));
+        // Hardware breakpoints under QEMU's server: on x86_64 they also hold across the
+        // switch from the 32-bit PVH entry to long mode, and QEMU offers them on every arch.
+        // The kernel's stub has software breakpoints only.
+        let break_command = match self.server {
+            GdbServer::Qemu { .. } => "hbreak",
+            GdbServer::Kernel { .. } => {
+                self.arch.gdbstub.gdb_setup.iter().for_each(|setup| command(setup.clone()));
+                "break"
+            }
+        };
+        command(format!("target remote 127.0.0.1:{}", self.server.port()));
         for breakpoint in &self.breakpoints {
-            // Hardware breakpoints: on x86_64 they also hold across the switch from the
-            // 32-bit PVH entry to long mode, and QEMU offers them on every arch.
-            command(format!("hbreak {breakpoint}"));
+            command(format!("{break_command} {breakpoint}"));
         }
         if let Some(batch) = self.batch {
             args.extend(["-batch".to_string(), "-x".to_string(), batch.display().to_string()]);
@@ -168,7 +177,7 @@ mod tests {
             sources: &sources,
             elf: Path::new("/k.elf"),
             arch,
-            port: 1234,
+            server: GdbServer::Qemu { port: 1234, paused: true },
             breakpoints: vec![ENTRY_SYMBOL.into(), "kernel::tests::fmt_integers".into()],
             batch: Some(Path::new("/s.gdb")),
             extra: &extra,
@@ -177,6 +186,27 @@ mod tests {
             start.args().join(" "),
             "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 -ex target remote 127.0.0.1:1234 \
              -ex hbreak kernel_main -ex hbreak kernel::tests::fmt_integers -batch -x /s.gdb -ex bt"
+        );
+    }
+
+    #[test]
+    fn the_kernel_stub_gets_software_breakpoints_and_the_arch_setup_before_connecting() {
+        let arches = Arches::load(&Workspace::locate()).unwrap();
+        let arch = arches.find("riscv64").unwrap();
+        let sources = SourcePaths { checkout: "/src".into(), rust_src: "/rs".into() };
+        let start = GdbStart {
+            sources: &sources,
+            elf: Path::new("/k.elf"),
+            arch,
+            server: GdbServer::Kernel { port: 1234 },
+            breakpoints: vec!["kernel::tests::fmt_integers".into()],
+            batch: None,
+            extra: &[],
+        };
+        assert_eq!(
+            start.args().join(" "),
+            "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 \
+             -ex set osabi GNU/Linux -ex target remote 127.0.0.1:1234 -ex break kernel::tests::fmt_integers"
         );
     }
 

@@ -18,12 +18,22 @@ use std::time::Instant;
 /// How much of QEMU's stderr is kept (its last bytes).
 const STDERR_KEPT: usize = 16 * 1024;
 
-/// QEMU's own GDB server: on 127.0.0.1:`port`, the CPU stopped before the first
-/// instruction if `paused`.
+/// The GDB server the debugger talks to, on 127.0.0.1:`port`.
 #[derive(Clone, Copy, Debug)]
-pub struct GdbServer {
-    pub port: u16,
-    pub paused: bool,
+pub enum GdbServer {
+    /// QEMU's own, the CPU stopped before the first instruction if `paused`.
+    Qemu { port: u16, paused: bool },
+    /// The kernel's stub (the `gdbstub` feature): the arch's stub port (`[gdbstub]` in its
+    /// table) on a socket QEMU listens on.
+    Kernel { port: u16 },
+}
+
+impl GdbServer {
+    pub fn port(self) -> u16 {
+        match self {
+            GdbServer::Qemu { port, .. } | GdbServer::Kernel { port } => port,
+        }
+    }
 }
 
 /// One QEMU invocation.
@@ -63,12 +73,21 @@ impl Launch<'_> {
         }
         args.extend(self.arch.exit_protocol.qemu_args());
         args.extend(qemu.args.iter().cloned());
-        if let Some(gdb) = self.gdb {
-            // Loopback only: QEMU's GDB server gives full control of the machine.
-            args.extend(["-gdb".into(), format!("tcp:127.0.0.1:{}", gdb.port)]);
-            if gdb.paused {
-                args.push("-S".into());
+        // Loopback only: either server gives full control of the machine.
+        match self.gdb {
+            Some(GdbServer::Qemu { port, paused }) => {
+                args.extend(["-gdb".into(), format!("tcp:127.0.0.1:{port}")]);
+                if paused {
+                    args.push("-S".into());
+                }
             }
+            Some(GdbServer::Kernel { port }) => {
+                let chardev = crate::arch::GdbStubPort::CHARDEV;
+                let socket = format!("socket,id={chardev},host=127.0.0.1,port={port},server=on,wait=off");
+                args.extend(["-chardev".into(), socket]);
+                args.extend(self.arch.gdbstub.qemu_args.iter().cloned());
+            }
+            None => {}
         }
         args.extend(["-kernel".into(), self.kernel.display().to_string()]);
         if !self.cmdline.is_empty() {
@@ -198,7 +217,10 @@ mod tests {
     use crate::workspace::Workspace;
 
     fn launch_args(arch_name: &str, gdb_port: Option<u16>, cmdline: &str) -> Vec<String> {
-        let gdb = gdb_port.map(|port| GdbServer { port, paused: true });
+        launch_args_with(arch_name, gdb_port.map(|port| GdbServer::Qemu { port, paused: true }), cmdline)
+    }
+
+    fn launch_args_with(arch_name: &str, gdb: Option<GdbServer>, cmdline: &str) -> Vec<String> {
         let arches = Arches::load(&Workspace::locate()).unwrap();
         let arch = arches.find(arch_name).unwrap();
         let launch = Launch {
@@ -240,6 +262,18 @@ mod tests {
         assert!(has_pair(&args, "-gdb", "tcp:127.0.0.1:4321"));
         assert!(args.contains(&"-S".to_string()));
         assert!(!launch_args("aarch64", None, "").contains(&"-S".to_string()));
+    }
+
+    #[test]
+    fn the_kernel_stub_gets_its_arch_port_on_a_loopback_socket_and_qemu_no_server() {
+        let socket = "socket,id=gdbstub,host=127.0.0.1,port=4321,server=on,wait=off";
+        let x86 = launch_args_with("x86_64", Some(GdbServer::Kernel { port: 4321 }), "");
+        assert!(has_pair(&x86, "-chardev", socket));
+        assert!(has_pair(&x86, "-device", "isa-serial,chardev=gdbstub,iobase=0x2f8,irq=3"));
+        assert!(!x86.contains(&"-gdb".to_string()) && !x86.contains(&"-S".to_string()));
+        let riscv = launch_args_with("riscv64", Some(GdbServer::Kernel { port: 4321 }), "");
+        assert!(has_pair(&riscv, "-chardev", socket));
+        assert!(has_pair(&riscv, "-device", "virtconsole,chardev=gdbstub"));
     }
 
     #[test]

@@ -118,6 +118,7 @@ fn request_line(options: &RunOptions, purpose: Purpose<'_>, boot: u32) -> Result
         exact,
         panic: false,
         debug: options.debug_failures.is_some(),
+        gdbstub: Default::default(),
         filters,
         after,
         partition,
@@ -159,7 +160,7 @@ impl ArchRunner<'_, '_> {
             machine: options.machine.as_deref(),
             // Not paused: a debugger attaches only if a test stops the kernel.
             gdb: match options.debug_failures {
-                Some(_) => Some(GdbServer { port: crate::debugger::free_port()?, paused: false }),
+                Some(_) => Some(GdbServer::Qemu { port: crate::debugger::free_port()?, paused: false }),
                 None => None,
             },
             extra_args: &options.extra_qemu_args,
@@ -323,7 +324,7 @@ fn boot_once(
                 {
                     log.flush()?;
                     deadline = None;
-                    let command = attach_command(debug, launch, gdb.port, test.trim())?;
+                    let command = attach_command(debug, launch, gdb.port(), test.trim())?;
                     send(Progress::DebugStop { test: test.trim().to_string(), command });
                 }
                 for event in session.line(&line) {

@@ -30,6 +30,11 @@ pub const PANIC: &str = "panic";
 /// `ktest.debug`: when a test fails by panic or fault, stop with its state intact for a
 /// debugger instead of exiting (see `kernel_abi::ktap::DEBUG_STOP`).
 pub const DEBUG: &str = "ktest.debug";
+/// `gdbstub`: a kernel built with the `gdbstub` feature hands every breakpoint and fatal
+/// fault to its GDB stub, on its second serial port.
+pub const GDBSTUB: &str = "gdbstub";
+/// `gdbstub.wait`: as `gdbstub`, and first wait for the debugger, before anything runs.
+pub const GDBSTUB_WAIT: &str = "gdbstub.wait";
 
 /// The most filters one command line carries.
 pub const MAX_FILTERS: usize = 16;
@@ -42,11 +47,23 @@ pub struct Request<'a> {
     pub exact: bool,
     pub panic: bool,
     pub debug: bool,
+    pub gdbstub: GdbStub,
     pub filters: Filters<'a>,
     pub after: Option<&'a str>,
     pub partition: Option<Partition>,
     pub attempt: u32,
     pub boot: u32,
+}
+
+/// What the kernel's GDB stub is asked to do (`gdbstub`, `gdbstub.wait`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GdbStub {
+    #[default]
+    Off,
+    /// Stop in the debugger on breakpoints and fatal faults.
+    On,
+    /// The same, and wait for the debugger at boot.
+    Wait,
 }
 
 /// A fixed-capacity list of filters (the kernel parses it before it has a heap).
@@ -115,6 +132,8 @@ impl<'a> Request<'a> {
                 (EXACT, None) => request.exact = true,
                 (PANIC, None) => request.panic = true,
                 (DEBUG, None) => request.debug = true,
+                (GDBSTUB, None) => request.gdbstub = request.gdbstub.max(GdbStub::On),
+                (GDBSTUB_WAIT, None) => request.gdbstub = GdbStub::Wait,
                 (FILTER, Some(value)) => {
                     for filter in value.split(',') {
                         request.filters.push(filter)?;
@@ -155,6 +174,11 @@ impl<'a> Request<'a> {
         }
         if self.debug {
             words.word(format_args!("{DEBUG}"))?;
+        }
+        match self.gdbstub {
+            GdbStub::Off => {}
+            GdbStub::On => words.word(format_args!("{GDBSTUB}"))?,
+            GdbStub::Wait => words.word(format_args!("{GDBSTUB_WAIT}"))?,
         }
         if !self.filters.is_empty() {
             words.word(format_args!("{FILTER}={}", Joined(self.filters.as_slice())))?;
@@ -237,6 +261,7 @@ mod tests {
             exact: true,
             panic: true,
             debug: true,
+            gdbstub: GdbStub::Wait,
             filters: filters(&["mm::heap", "fmt"]),
             after: Some("mm::heap::big"),
             partition: Some(Partition::parse("hash:2/5").unwrap()),
@@ -247,9 +272,20 @@ mod tests {
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact panic ktest.debug ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.attempt=2 ktest.boot=3"
+            "ktest ktest.list ktest.exact panic ktest.debug gdbstub.wait ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.attempt=2 ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
+    }
+
+    #[test]
+    fn gdbstub_wait_implies_gdbstub_in_either_order() {
+        for line in ["gdbstub gdbstub.wait", "gdbstub.wait gdbstub", "gdbstub.wait"] {
+            assert_eq!(Request::parse(line).unwrap().gdbstub, GdbStub::Wait, "{line}");
+        }
+        assert_eq!(Request::parse("gdbstub").unwrap().gdbstub, GdbStub::On);
+        let mut line = String::new();
+        Request { gdbstub: GdbStub::On, ..Request::default() }.write_to(&mut line).unwrap();
+        assert_eq!(line, "gdbstub");
     }
 
     #[test]

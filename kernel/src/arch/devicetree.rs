@@ -1,7 +1,11 @@
 //! What the kernel reads from a flattened device tree (aarch64 and riscv64 boards).
 
 use crate::mm::{MemoryMap, Region};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use fdt::Fdt;
+
+/// Where the boot's device tree is (0 before [`at`] found it).
+static BOOT_TREE: AtomicUsize = AtomicUsize::new(0);
 
 /// The device tree at `address`, if one is there.
 ///
@@ -13,7 +17,17 @@ pub unsafe fn at(address: usize) -> Option<Fdt<'static>> {
         return None;
     }
     // SAFETY: the caller vouches for the address; `from_ptr` checks the magic and sizes.
-    unsafe { Fdt::from_ptr(address as *const u8).ok() }
+    let tree = unsafe { Fdt::from_ptr(address as *const u8).ok() };
+    if tree.is_some() {
+        BOOT_TREE.store(address, Ordering::Relaxed);
+    }
+    tree
+}
+
+/// The device tree the boot found (it stays: memory reserves it).
+pub fn boot_tree() -> Option<Fdt<'static>> {
+    // SAFETY: `at` checked a tree there, and the memory map keeps it reserved.
+    unsafe { at(BOOT_TREE.load(Ordering::Relaxed)) }
 }
 
 /// Physical memory from `/memory`; reserved: `/reserved-memory`, the `/memreserve/` block

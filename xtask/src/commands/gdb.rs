@@ -1,19 +1,24 @@
 //! `cargo xtask gdb`: boots the kernel (or one kernel test) paused under QEMU's GDB server
 //! on 127.0.0.1 and starts the debugger on it: symbols loaded, architecture set, connected,
 //! a breakpoint at the kernel's Rust entry (and at the test, and at every `--break`).
+//!
+//! With `--stub kernel` the debugger talks to the kernel's own stub instead (the `gdbstub`
+//! feature, built in): QEMU wires the arch's stub port to a socket on 127.0.0.1, and the
+//! kernel, booted with `gdbstub.wait`, waits there for the debugger before anything runs.
 
 use super::{BuildFlags, Context, QemuFlags, one_arch, parse_arch};
-use crate::arch::ArchSelection;
+use crate::arch::{Arch, ArchSelection};
 use crate::build::{BuildOptions, build};
 use crate::debugger::{self, GdbStart};
 use crate::exit::KernelExit;
 use crate::process::OwnedChild;
 use crate::qemu::{GdbServer, Launch, RunningQemu, shell_quote};
 use anyhow::{Result, bail};
-use kernel_abi::cmdline::{Filters, Request};
+use kernel_abi::cmdline::{Filters, GdbStub as GdbStubMode, Request};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Gdb {
@@ -30,7 +35,12 @@ pub struct Gdb {
     /// Start QEMU paused and print how to attach (gdb, an editor); wait until QEMU exits or Ctrl-C.
     #[arg(long)]
     server_only: bool,
-    /// Port for QEMU's GDB server on 127.0.0.1 [default: a free one].
+    /// Whose GDB server to debug through: QEMU's, or the kernel's own stub (built with the
+    /// `gdbstub` feature, over its second serial port; as on a board without QEMU).
+    #[arg(long, value_enum, default_value_t = Stub::Qemu)]
+    stub: Stub,
+    /// Port on 127.0.0.1 for the GDB server (QEMU's, or the socket on the kernel stub's port)
+    /// [default: a free one].
     #[arg(long)]
     port: Option<u16>,
     /// The debugger [default: gdb-multiarch, or a gdb that supports the arch].
@@ -49,6 +59,14 @@ pub struct Gdb {
     /// Extra arguments for gdb (e.g. `-ex 'info registers'`).
     #[arg(last = true)]
     gdb_args: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Stub {
+    /// QEMU's GDB server (`-gdb`): the machine paused before its first instruction.
+    Qemu,
+    /// The kernel's stub (`--features gdbstub`), waiting for the debugger at boot.
+    Kernel,
 }
 
 impl Gdb {
@@ -71,10 +89,17 @@ impl Gdb {
         if self.test.is_some() {
             features.push("ktest".into());
         }
+        if self.stub == Stub::Kernel {
+            features.push("gdbstub".into());
+        }
         let options = BuildOptions { release: self.build.release, features };
         let image = build(&context.workspace, std::slice::from_ref(&arch), &options, true)?.remove(0);
 
-        let mut breakpoints = vec![debugger::ENTRY_SYMBOL.to_string()];
+        // The kernel's stub starts after the entry: it stops the kernel itself.
+        let mut breakpoints = match self.stub {
+            Stub::Qemu => vec![debugger::ENTRY_SYMBOL.to_string()],
+            Stub::Kernel => Vec::new(),
+        };
         if let Some(test) = &self.test {
             let symbol = debugger::test_symbol(test);
             if !debugger::has_function(&image.path, &symbol)? {
@@ -90,13 +115,17 @@ impl Gdb {
             Some(port) => debugger::check_port(port).map(|()| port)?,
             None => debugger::free_port()?,
         };
+        let server = match self.stub {
+            Stub::Qemu => GdbServer::Qemu { port, paused: true },
+            Stub::Kernel => GdbServer::Kernel { port },
+        };
         let launch = Launch {
             arch: &arch,
             binary: qemu_binary,
             kernel: &image.path,
             cmdline: self.cmdline()?,
             machine: self.qemu.machine.as_deref(),
-            gdb: Some(GdbServer { port, paused: true }),
+            gdb: Some(server),
             extra_args: &[],
         };
         eprintln!("$ {}", launch.display());
@@ -110,7 +139,7 @@ impl Gdb {
         });
 
         if self.server_only {
-            print_attach_instructions(&gdb, &image.path, port);
+            print_attach_instructions(&gdb, &image.path, &arch, server);
             let status = qemu.wait()?;
             if let Some(signal) = crate::process::interrupted() {
                 return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
@@ -124,7 +153,7 @@ impl Gdb {
             sources: &sources,
             elf: &image.path,
             arch: &arch,
-            port,
+            server,
             breakpoints,
             batch: self.batch.as_deref(),
             extra: &self.gdb_args,
@@ -141,8 +170,13 @@ impl Gdb {
         let mut debugger = OwnedChild::spawn_in_foreground(Command::new(&gdb).args(&args))?;
         let gdb_status = debugger.wait()?;
         // The debugger is gone: QEMU goes too. If the kernel ended the session (gdb in batch
-        // mode reports x86's exit device as a lost connection), its exit code is ours.
-        match qemu.try_wait()? {
+        // mode reports x86's exit device as a lost connection), its exit code is ours. The
+        // kernel's stub tells gdb of the exit just before the kernel ends: give it a moment.
+        let grace = match server {
+            GdbServer::Qemu { .. } => Duration::ZERO,
+            GdbServer::Kernel { .. } => KERNEL_EXIT_GRACE,
+        };
+        match wait_a_while(&mut qemu, grace)? {
             Some(status) => {
                 let exit = arch.exit_protocol.decode(status);
                 eprintln!("{arch}: {exit}");
@@ -160,12 +194,18 @@ impl Gdb {
 
     fn cmdline(&self) -> Result<String> {
         let mut words = Vec::new();
+        let mut request = Request::default();
         if let Some(test) = &self.test {
             let mut filters = Filters::default();
             filters.push(test).map_err(|error| anyhow::anyhow!("--test `{test}`: {error}"))?;
-            let request = Request { run_tests: true, exact: true, filters, boot: 1, ..Request::default() };
-            let mut line = String::new();
-            request.write_to(&mut line).expect("writing to a String cannot fail");
+            request = Request { run_tests: true, exact: true, filters, boot: 1, ..request };
+        }
+        if self.stub == Stub::Kernel {
+            request.gdbstub = GdbStubMode::Wait;
+        }
+        let mut line = String::new();
+        request.write_to(&mut line).expect("writing to a String cannot fail");
+        if !line.is_empty() {
             words.push(line);
         }
         if !self.append.is_empty() {
@@ -175,12 +215,42 @@ impl Gdb {
     }
 }
 
+/// How long QEMU may take to end after the debugger did, when the kernel's stub reported
+/// the kernel's exit.
+const KERNEL_EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// QEMU's exit status if it ends within `grace`.
+fn wait_a_while(qemu: &mut RunningQemu, grace: Duration) -> Result<Option<std::process::ExitStatus>> {
+    let deadline = Instant::now() + grace;
+    loop {
+        let status = qemu.try_wait()?;
+        if status.is_some() || Instant::now() >= deadline {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// `--server-only`: the port, the debugger command, and what an editor's debug
 /// configuration needs.
-fn print_attach_instructions(gdb: &Path, elf: &Path, port: u16) {
+fn print_attach_instructions(gdb: &Path, elf: &Path, arch: &Arch, server: GdbServer) {
     let elf_text = elf.display();
-    println!("QEMU is paused with its GDB server on 127.0.0.1:{port}. Attach with:");
-    println!("    {} -q {} -ex 'target remote 127.0.0.1:{port}'", gdb.display(), shell_quote(&elf_text.to_string()));
+    let port = server.port();
+    let mut setup = String::new();
+    match server {
+        GdbServer::Qemu { .. } => println!("QEMU is paused with its GDB server on 127.0.0.1:{port}. Attach with:"),
+        GdbServer::Kernel { .. } => {
+            println!("The kernel waits for the debugger on its stub's port, at 127.0.0.1:{port}. Attach with:");
+            for command in &arch.gdbstub.gdb_setup {
+                setup += &format!("-ex {} ", shell_quote(command));
+            }
+        }
+    }
+    println!(
+        "    {} -q {} {setup}-ex 'target remote 127.0.0.1:{port}'",
+        gdb.display(),
+        shell_quote(&elf_text.to_string())
+    );
     println!("An editor's debug configuration (VS Code, cppdbg):");
     println!("    \"program\": \"{elf_text}\",");
     println!("    \"miDebuggerPath\": \"{}\",", gdb.display());

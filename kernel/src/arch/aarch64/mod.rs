@@ -1,11 +1,15 @@
 //! aarch64: QEMU `virt` at EL1, PL011 serial, semihosting exit, the generic timer's
 //! virtual counter, and an exception vector table.
 
+#[cfg(feature = "gdbstub")]
+pub mod gdb;
 mod pl011;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
+
+pub use traps::TrapFrame;
 
 use super::devicetree;
 use crate::{BootInfo, ExitCode};
@@ -36,6 +40,7 @@ pub fn console_write(bytes: &[u8]) {
 }
 
 pub fn exit(code: ExitCode) -> ! {
+    crate::gdbstub::exiting(code);
     semihosting::process::exit(i32::from(code.code()))
 }
 

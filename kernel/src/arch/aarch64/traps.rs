@@ -1,6 +1,7 @@
 //! Exceptions at EL1: a breakpoint is noted and returned from; everything else is fatal.
 
 use crate::fatal::{self, Fault};
+use crate::gdbstub::{self, Signal};
 
 core::arch::global_asm!(include_str!("vectors.S"));
 
@@ -10,12 +11,24 @@ unsafe extern "C" {
 
 /// The registers `vectors.S` saves, in its order.
 #[repr(C)]
-struct TrapFrame {
-    x: [u64; 31],
-    elr: u64,
-    spsr: u64,
+#[derive(Default)]
+pub struct TrapFrame {
+    pub x: [u64; 31],
+    pub elr: u64,
+    pub spsr: u64,
     _padding: [u64; 3],
 }
+
+impl TrapFrame {
+    /// The interrupted code's sp: the frame is pushed just below it (same EL, same stack).
+    pub fn interrupted_sp(&self) -> u64 {
+        (self as *const TrapFrame as u64) + size_of::<TrapFrame>() as u64
+    }
+}
+
+/// ESR_EL1.EC of BRK, and of a software step taken without changing EL.
+const EC_BRK: u64 = 0x3c;
+const EC_SOFTWARE_STEP: u64 = 0x33;
 
 pub fn init() {
     // SAFETY: `exception_vectors` is a 2 KiB-aligned vector table (vectors.S).
@@ -29,18 +42,17 @@ const GENERAL_REGISTERS: [&str; 31] = [
     "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30",
 ];
 
-/// Exception classes (ESR_EL1.EC) the kernel names.
-fn class_name(class: u64) -> &'static str {
+/// Exception classes (ESR_EL1.EC) the kernel names, with the signal a debugger is given.
+fn class_name(class: u64) -> (&'static str, Signal) {
     match class {
-        0x00 => "undefined instruction",
-        0x0e => "illegal execution state",
-        0x15 => "supervisor call",
-        0x21 => "instruction abort",
-        0x22 => "pc alignment fault",
-        0x25 => "data abort",
-        0x26 => "sp alignment fault",
-        0x3c => "breakpoint",
-        _ => "synchronous exception",
+        0x00 => ("undefined instruction", Signal::IllegalInstruction),
+        0x0e => ("illegal execution state", Signal::IllegalInstruction),
+        0x15 => ("supervisor call", Signal::Trap),
+        0x21 => ("instruction abort", Signal::SegmentationFault),
+        0x22 => ("pc alignment fault", Signal::BusError),
+        0x25 => ("data abort", Signal::SegmentationFault),
+        0x26 => ("sp alignment fault", Signal::BusError),
+        _ => ("synchronous exception", Signal::Trap),
     }
 }
 
@@ -53,23 +65,38 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         core::arch::asm!("mrs {}, esr_el1", out(reg) syndrome, options(nomem, nostack));
         core::arch::asm!("mrs {}, far_el1", out(reg) fault_address, options(nomem, nostack));
     }
-    let pc = frame.elr as usize;
-    let kind = match index % 4 {
-        0 => class_name(syndrome >> 26),
-        1 => "unexpected IRQ",
-        2 => "unexpected FIQ",
-        _ => "SError",
-    };
-    if index.is_multiple_of(4) && syndrome >> 26 == 0x3c {
-        crate::interrupts::breakpoint_hit();
-        frame.elr += 4; // BRK does not advance the PC
+    let class = syndrome >> 26;
+    let synchronous = index.is_multiple_of(4);
+    if synchronous && class == EC_BRK {
+        if !gdbstub::breakpoint(frame, frame.elr as usize) {
+            crate::interrupts::breakpoint_hit();
+            frame.elr += 4; // BRK does not advance the PC
+            gdbstub::stop(frame, Signal::Trap);
+        }
+        return;
+    }
+    if synchronous && class == EC_SOFTWARE_STEP {
+        gdbstub::step_done(frame);
         return;
     }
     if index % 4 == 1 {
         super::timer::interrupt();
         return;
     }
-    let address = match syndrome >> 26 {
+    let kind = match index % 4 {
+        0 => {
+            let (kind, signal) = class_name(class);
+            if gdbstub::stop(frame, signal) {
+                return;
+            }
+            kind
+        }
+        1 => "unexpected IRQ",
+        2 => "unexpected FIQ",
+        _ => "SError",
+    };
+    let pc = frame.elr as usize;
+    let address = match class {
         0x21 | 0x22 | 0x25 => Some(fault_address as usize),
         _ => None,
     };

@@ -1,10 +1,14 @@
 //! riscv64: QEMU `virt` in S-mode under OpenSBI, 16550 serial, semihosting exit, the
 //! `time` CSR as the counter (frequency from the device tree), and an stvec trap handler.
 
+#[cfg(feature = "gdbstub")]
+pub mod gdb;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
+
+pub use traps::TrapFrame;
 
 use super::devicetree;
 use crate::{BootInfo, ExitCode};
@@ -51,6 +55,7 @@ pub fn console_write(bytes: &[u8]) {
 }
 
 pub fn exit(code: ExitCode) -> ! {
+    crate::gdbstub::exiting(code);
     semihosting::process::exit(i32::from(code.code()))
 }
 

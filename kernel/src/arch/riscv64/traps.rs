@@ -1,6 +1,7 @@
 //! S-mode traps: a breakpoint is noted and returned from; every other exception is fatal.
 
 use crate::fatal::{self, Fault};
+use crate::gdbstub::{self, Signal};
 
 core::arch::global_asm!(include_str!("trap.S"));
 
@@ -8,11 +9,12 @@ unsafe extern "C" {
     fn trap_entry();
 }
 
-/// The registers `trap.S` saves: x0..x31 (x0 unused) then sepc.
+/// The registers `trap.S` saves: x0..x31 (x0 unused, x2 the interrupted sp) then sepc.
 #[repr(C)]
-struct TrapFrame {
-    x: [u64; 32],
-    sepc: u64,
+#[derive(Default)]
+pub struct TrapFrame {
+    pub x: [u64; 32],
+    pub sepc: u64,
     _padding: u64,
 }
 
@@ -21,22 +23,22 @@ pub fn init() {
     unsafe { core::arch::asm!("csrw stvec, {}", in(reg) trap_entry as *const () as usize, options(nostack)) };
 }
 
-/// Exception causes (scause with the interrupt bit clear) the kernel names.
-fn cause_name(cause: u64) -> &'static str {
+/// Exception causes (scause with the interrupt bit clear) the kernel names, with the signal
+/// a debugger is given.
+fn cause_name(cause: u64) -> (&'static str, Signal) {
     match cause {
-        0 => "instruction address misaligned",
-        1 => "instruction access fault",
-        2 => "illegal instruction",
-        3 => "breakpoint",
-        4 => "load address misaligned",
-        5 => "load access fault",
-        6 => "store address misaligned",
-        7 => "store access fault",
-        8 => "environment call from U-mode",
-        12 => "instruction page fault",
-        13 => "load page fault",
-        15 => "store page fault",
-        _ => "exception",
+        0 => ("instruction address misaligned", Signal::BusError),
+        1 => ("instruction access fault", Signal::SegmentationFault),
+        2 => ("illegal instruction", Signal::IllegalInstruction),
+        4 => ("load address misaligned", Signal::BusError),
+        5 => ("load access fault", Signal::SegmentationFault),
+        6 => ("store address misaligned", Signal::BusError),
+        7 => ("store access fault", Signal::SegmentationFault),
+        8 => ("environment call from U-mode", Signal::Trap),
+        12 => ("instruction page fault", Signal::SegmentationFault),
+        13 => ("load page fault", Signal::SegmentationFault),
+        15 => ("store page fault", Signal::SegmentationFault),
+        _ => ("exception", Signal::Trap),
     }
 }
 
@@ -59,15 +61,22 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
         fatal_with_registers(frame, "unexpected interrupt", None, cause, value);
     }
     if cause == 3 {
-        crate::interrupts::breakpoint_hit();
-        // Skip the EBREAK: 2 bytes if compressed (low bits of the instruction not 0b11).
-        // SAFETY: sepc points at the instruction that trapped, which is readable code.
-        let low = unsafe { (pc as *const u16).read() };
-        frame.sepc += if low & 0b11 == 0b11 { 4 } else { 2 };
+        if !gdbstub::breakpoint(frame, pc) {
+            crate::interrupts::breakpoint_hit();
+            // Skip the EBREAK: 2 bytes if compressed (low bits of the instruction not 0b11).
+            // SAFETY: sepc points at the instruction that trapped, which is readable code.
+            let low = unsafe { (pc as *const u16).read() };
+            frame.sepc += if low & 0b11 == 0b11 { 4 } else { 2 };
+            gdbstub::stop(frame, Signal::Trap);
+        }
+        return;
+    }
+    let (kind, signal) = cause_name(cause);
+    if gdbstub::stop(frame, signal) {
         return;
     }
     let address = matches!(cause, 0 | 1 | 4 | 5 | 6 | 7 | 12 | 13 | 15).then_some(value as usize);
-    fatal_with_registers(frame, cause_name(cause), address, cause, value)
+    fatal_with_registers(frame, kind, address, cause, value)
 }
 
 const REGISTER_NAMES: [&str; 32] = [

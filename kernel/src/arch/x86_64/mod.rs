@@ -1,6 +1,8 @@
 //! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, COM1 16550 serial, `isa-debug-exit`,
 //! the TSC as the counter, and an IDT for CPU exceptions.
 
+#[cfg(feature = "gdbstub")]
+pub mod gdb;
 mod paging;
 mod pvh;
 mod segments;
@@ -8,6 +10,8 @@ mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
+
+pub use traps::TrapFrame;
 
 use crate::{BootInfo, ExitCode};
 use core::num::NonZeroU64;
@@ -46,6 +50,7 @@ pub fn console_write(bytes: &[u8]) {
 }
 
 pub fn exit(code: ExitCode) -> ! {
+    crate::gdbstub::exiting(code);
     // SAFETY: writing the exit device ends QEMU; without the device the write is ignored.
     unsafe { Port::<u32>::new(isa_debug_exit::PORT).write(isa_debug_exit::BASE | u32::from(code.code())) };
     // Under TCG the exit device takes effect asynchronously: stop here until it does.

@@ -1,0 +1,88 @@
+//! `cargo xtask gdb --stub kernel`: the real gdb-multiarch in batch mode against the kernel's
+//! own GDB stub (not QEMU's server), over its second port, on every architecture.
+
+use crate::harness::{ARCHES, exclusive, qemu_processes, scratch, xtask};
+
+fn script(name: &str, commands: &[&str]) -> String {
+    let path = scratch(name).join("commands.gdb");
+    std::fs::write(&path, commands.join("\n") + "\n").unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The values of gdb's `$N = 0x...` lines, in order.
+fn printed_values(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| line.starts_with('$') && line.contains(" = 0x"))
+        .map(|line| line.split(" = ").nth(1).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit() {
+    let _lock = exclusive();
+    let batch = script(
+        "gdbstub-walk",
+        &[
+            "continue",
+            "next",
+            "info locals",
+            "x/3dw &values",
+            "set var values[1] = 50",
+            "x/3dw &values",
+            "print/x $pc",
+            "stepi",
+            "print/x $pc",
+            "break kernel::tests::sum",
+            "continue",
+            "bt 2",
+            "continue",
+        ],
+    );
+    for arch in ARCHES {
+        let run =
+            xtask(&["gdb", "--stub", "kernel", "--arch", arch, "--test", "tests::debugger_walk", "--batch", &batch]);
+        let output = run.all_output();
+        assert_eq!(run.status, Some(0), "{arch}:\n{output}");
+        assert!(output.contains("gdbstub: waiting for the debugger"), "{arch}: the kernel waited:\n{output}");
+        assert!(output.contains("Breakpoint 1, kernel::tests::debugger_walk ()"), "{arch}: continued to it:\n{output}");
+        assert!(output.contains("values = [3, 5, 7]"), "{arch}: a local read:\n{output}");
+        let memory: Vec<&str> =
+            output.lines().filter(|line| line.starts_with("0x") && line.contains(":\t3\t")).collect();
+        assert_eq!(memory.len(), 2, "{arch}: memory read twice:\n{output}");
+        assert!(memory[0].ends_with(":\t3\t5\t7") && memory[1].ends_with(":\t3\t50\t7"), "{arch}: written:\n{output}");
+        let pcs = printed_values(&output);
+        assert_eq!(pcs.len(), 2, "{arch}: pc printed before and after the step:\n{output}");
+        assert_ne!(pcs[0], pcs[1], "{arch}: stepi moved the pc:\n{output}");
+        assert!(
+            output.contains("Breakpoint 2, kernel::tests::sum ("),
+            "{arch}: a kernel function's breakpoint:\n{output}"
+        );
+        assert!(output.contains("in kernel::tests::debugger_walk () at kernel/src/tests.rs"), "{arch}: bt:\n{output}");
+        // The kernel computed with what the debugger wrote, then the stub reported its exit.
+        assert!(output.contains("# debugger_walk: total 60"), "{arch}: the write reached the kernel:\n{output}");
+        assert!(output.contains("ok 1 tests::debugger_walk"), "{arch}:\n{output}");
+        assert!(output.contains("[Inferior 1 (process 1) exited normally]"), "{arch}: gdb saw the exit:\n{output}");
+        assert!(output.contains(&format!("{arch}: kernel exited with success")), "{arch}:\n{output}");
+        assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
+    }
+}
+
+#[test]
+fn a_cpu_exception_stops_in_the_kernel_stub_with_sigsegv_and_detaching_lets_the_kernel_report_it() {
+    let _lock = exclusive();
+    let batch = script("gdbstub-fault", &["continue", "continue", "bt 1", "detach"]);
+    for arch in ARCHES {
+        let args = ["gdb", "--stub", "kernel", "--arch", arch, "--features", "selftest", "--test"];
+        let run = xtask(&[&args[..], &["selftest::memory_fault", "--batch", &batch]].concat());
+        let output = run.all_output();
+        assert!(output.contains("Program received signal SIGSEGV"), "{arch}: the fault's signal:\n{output}");
+        assert!(output.contains("#0  ") && output.contains("kernel::selftest::memory_fault"), "{arch}: bt:\n{output}");
+        // Detached, the kernel goes on as without a debugger: its fatal path reports the test.
+        assert!(output.contains("gdbstub: the debugger detached"), "{arch}:\n{output}");
+        assert!(output.contains("# fault: "), "{arch}: the kernel's own report:\n{output}");
+        assert!(output.contains("not ok 1 selftest::memory_fault"), "{arch}:\n{output}");
+        assert_eq!(run.status, Some(3), "{arch}: the test crashed the boot (exit code 3):\n{output}");
+        assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
+    }
+}
