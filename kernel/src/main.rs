@@ -36,7 +36,7 @@ mod backtrace;
 #[cfg(target_os = "none")]
 mod fatal;
 #[cfg(target_os = "none")]
-#[cfg_attr(not(feature = "gdbstub"), path = "gdbstub/off.rs")]
+#[cfg_attr(not(any(feature = "gdbstub", test)), path = "gdbstub/off.rs")]
 mod gdbstub;
 #[cfg(target_os = "none")]
 mod heap;

@@ -22,7 +22,7 @@
 
 #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
 mod devicetree;
-#[cfg(all(feature = "gdbstub", any(target_arch = "aarch64", target_arch = "riscv64")))]
+#[cfg(all(any(feature = "gdbstub", test), any(target_arch = "aarch64", target_arch = "riscv64")))]
 mod virtio_console;
 
 cfg_if::cfg_if! {
@@ -42,8 +42,8 @@ cfg_if::cfg_if! {
 
 /// The interrupted CPU state a trap handler saved (the GDB stub reads and writes it).
 pub use imp::TrapFrame;
-/// What the GDB stub needs from the arch (the `gdbstub` feature).
-#[cfg(feature = "gdbstub")]
+/// What the GDB stub needs from the arch (the `gdbstub` feature; `cargo test` images too).
+#[cfg(any(feature = "gdbstub", test))]
 pub use imp::gdb;
 #[cfg(target_arch = "x86_64")]
 pub use imp::triple_fault;

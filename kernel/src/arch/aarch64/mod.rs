@@ -1,7 +1,7 @@
 //! aarch64: QEMU `virt` at EL1, PL011 serial, semihosting exit, the generic timer's
 //! virtual counter, and an exception vector table.
 
-#[cfg(feature = "gdbstub")]
+#[cfg(any(feature = "gdbstub", test))]
 pub mod gdb;
 mod pl011;
 mod timer;

@@ -1,7 +1,7 @@
 //! riscv64: QEMU `virt` in S-mode under OpenSBI, 16550 serial, semihosting exit, the
 //! `time` CSR as the counter (frequency from the device tree), and an stvec trap handler.
 
-#[cfg(feature = "gdbstub")]
+#[cfg(any(feature = "gdbstub", test))]
 pub mod gdb;
 mod timer;
 

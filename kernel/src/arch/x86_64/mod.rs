@@ -1,7 +1,7 @@
 //! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, COM1 16550 serial, `isa-debug-exit`,
 //! the TSC as the counter, and an IDT for CPU exceptions.
 
-#[cfg(feature = "gdbstub")]
+#[cfg(any(feature = "gdbstub", test))]
 pub mod gdb;
 mod paging;
 mod pvh;
