@@ -1,15 +1,9 @@
 //! `cargo xtask gdb` and `cargo xtask test --debug-failures` with the real gdb-multiarch in
 //! batch mode against the real QEMU, on every architecture.
 
-use crate::harness::{ARCHES, exclusive, qemu_processes, scratch, spawn_xtask, xtask};
+use crate::harness::{ARCHES, exclusive, gdb_script as script, qemu_processes, spawn_xtask, xtask};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-fn script(name: &str, commands: &[&str]) -> String {
-    let path = scratch(name).join("commands.gdb");
-    std::fs::write(&path, commands.join("\n") + "\n").unwrap();
-    path.to_string_lossy().into_owned()
-}
 
 #[test]
 fn the_entry_breakpoint_is_hit_with_rust_frames_and_the_kernel_then_finishes() {

@@ -1,13 +1,7 @@
 //! `cargo xtask gdb --stub kernel`: the real gdb-multiarch in batch mode against the kernel's
 //! own GDB stub (not QEMU's server), over its second port, on every architecture.
 
-use crate::harness::{ARCHES, exclusive, qemu_processes, scratch, xtask};
-
-fn script(name: &str, commands: &[&str]) -> String {
-    let path = scratch(name).join("commands.gdb");
-    std::fs::write(&path, commands.join("\n") + "\n").unwrap();
-    path.to_string_lossy().into_owned()
-}
+use crate::harness::{ARCHES, exclusive, gdb_script as script, qemu_processes, xtask};
 
 /// The values of gdb's `$N = 0x...` lines, in order.
 fn printed_values(output: &str) -> Vec<String> {

@@ -136,3 +136,10 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A gdb command file in a scratch directory named `name`; its path.
+pub fn gdb_script(name: &str, commands: &[&str]) -> String {
+    let path = scratch(name).join("commands.gdb");
+    std::fs::write(&path, commands.join("\n") + "\n").unwrap();
+    path.to_string_lossy().into_owned()
+}
