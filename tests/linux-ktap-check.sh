@@ -14,13 +14,7 @@ run_dir=${1:-$root/target/xtask/runs/latest}
 cache=$root/target/linux-kunit
 kunit=$cache/linux-source-6.1/tools/testing/kunit/kunit.py
 
-if [ ! -f "$kunit" ]; then
-    mkdir -p "$cache"
-    (cd "$cache" && apt-get download linux-source-6.1 >/dev/null)
-    dpkg-deb -x "$cache"/linux-source-6.1_*.deb "$cache/deb"
-    tar -xJf "$cache"/deb/usr/src/linux-source-6.1.tar.xz -C "$cache" linux-source-6.1/tools/testing/kunit/
-    rm -rf "$cache/deb" "$cache"/linux-source-6.1_*.deb
-fi
+"$root/tests/tools/fetch-linux-kunit.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -1,22 +1,58 @@
 //! The serial console: `print!` and `println!` over the arch's UART.
+//!
+//! Its lock masks interrupts while held (`arch::IrqMutex`): an interrupt handler may print
+//! (the timer's does in a test) without deadlocking on the code it interrupted. Trap paths
+//! that may stop the CPU anywhere (the GDB stub) use [`print_from_trap`], which never waits.
 
+use arch::IrqMutex;
 use core::fmt::{self, Write};
-use spin::Mutex;
 
 struct Console;
 
 impl Write for Console {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        crate::arch::console_write(text.as_bytes());
+        arch::console_write(text.as_bytes());
         Ok(())
     }
 }
 
-static CONSOLE: Mutex<Console> = Mutex::new(Console);
+static CONSOLE: IrqMutex<Console> = IrqMutex::new(Console);
+
+/// Writes bytes as they are (a test's raw output goes through here too).
+pub fn write_bytes(bytes: &[u8]) {
+    let _console = CONSOLE.lock();
+    arch::console_write(bytes);
+}
 
 pub fn print(args: fmt::Arguments<'_>) {
     // Ignoring the result: the console itself cannot fail, only a `Display` impl can.
     let _ = CONSOLE.lock().write_fmt(args);
+}
+
+/// `fmt::Write` over `arch::console_write_from_trap`.
+struct TrapConsole;
+
+impl Write for TrapConsole {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        arch::console_write_from_trap(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// Prints from a trap handler: takes the console's lock if it is free, and otherwise writes
+/// without it (the interrupted code holds it and cannot run until the trap returns). No
+/// allocation.
+pub fn print_from_trap(args: fmt::Arguments<'_>) {
+    let _console = CONSOLE.try_lock();
+    let _ = TrapConsole.write_fmt(args);
+}
+
+/// Holds the console's lock while `operation` runs (for the test that interrupts cannot
+/// deadlock on it).
+#[cfg(any(test, feature = "ktest"))]
+pub fn with_lock<T>(operation: impl FnOnce() -> T) -> T {
+    let _console = CONSOLE.lock();
+    operation()
 }
 
 /// Takes the console away from whoever held it: the panic and fault paths use it, since

@@ -2,28 +2,16 @@
 //!
 //! Both print KTAP diagnostics (lines starting with `# `) so that a test's failure carries
 //! its message, location and fault, then either hand over to the test runner (a test was
-//! running) or exit with [`ExitCode::Panic`].
+//! running: a panicking one is abandoned and the boot goes on, see [`recovered`]) or exit
+//! with [`ExitCode::Panic`].
 
-use crate::{ExitCode, arch, console, ktest};
+use crate::{ExitCode, console};
+use arch::Fault;
 use core::fmt::Write;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 static ENDING: AtomicBool = AtomicBool::new(false);
-
-/// A CPU exception the kernel cannot return from.
-pub struct Fault<'r> {
-    /// What the CPU reported, e.g. "page fault", "undefined instruction".
-    pub kind: &'static str,
-    /// The address that faulted, when the CPU reports one.
-    pub address: Option<usize>,
-    /// The program counter of the faulting instruction.
-    pub pc: usize,
-    /// The interrupted code's frame pointer: where its backtrace starts.
-    pub frame_pointer: usize,
-    /// The CPU state the trap saw, by register name.
-    pub registers: &'r [(&'static str, u64)],
-}
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
@@ -43,7 +31,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     arch::exit(ExitCode::Panic)
 }
 
-/// Called by the arch's trap handler for an exception it cannot return from.
+/// An exception the arch's trap handler cannot return from (through `arch::Kernel::fault`).
 pub fn fault(fault: Fault<'_>) -> ! {
     begin_ending();
     let mut diagnostic = console::Diagnostic::new();
@@ -63,6 +51,13 @@ pub fn fault(fault: Fault<'_>) -> ! {
     crate::backtrace::print_from(fault.frame_pointer);
     ktest::end_running_test(ktest::Crash::Fault);
     arch::exit(ExitCode::Panic)
+}
+
+/// The runner abandoned a panicking test and goes on: the next panic is a test's again,
+/// not one inside the panic path. The console may still be locked by the abandoned code.
+pub fn recovered() {
+    console::force_unlock();
+    ENDING.store(false, Ordering::SeqCst);
 }
 
 /// Makes sure the console can be written, and that a second panic (one inside the panic

@@ -5,15 +5,14 @@
 //! the same on every architecture.
 
 #![cfg_attr(target_os = "none", no_std, no_main)]
-#![cfg_attr(all(target_os = "none", target_arch = "x86_64"), feature(abi_x86_interrupt))]
-// Parts of the arch contract and of the test runner serve only the self-tests; other images
+// Parts of the kernel (and of the arch contract it uses) serve only the self-tests; other images
 // leave a few unused. CI runs clippy on the `selftest` image, where everything is used.
 #![cfg_attr(not(feature = "selftest"), allow(dead_code, unused_imports))]
 // `cargo test --target targets/<arch>.json` builds a test image: `cfg(test)` compiles the
 // `#[ktest]` tests in like the `ktest` feature does, and rustc's own test harness (which needs
 // `std`) is replaced by a no-op; cargo's runner (`.cargo/config.toml`) boots the image.
 #![cfg_attr(all(test, target_os = "none"), feature(custom_test_frameworks, used_with_arg))]
-#![cfg_attr(all(test, target_os = "none"), test_runner(crate::ktest::rustc_test_harness))]
+#![cfg_attr(all(test, target_os = "none"), test_runner(crate::cargo_test::rustc_test_harness))]
 #![cfg_attr(all(test, target_os = "none"), reexport_test_harness_main = "rustc_test_main")]
 
 #[cfg(not(target_os = "none"))]
@@ -30,28 +29,33 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
-mod arch;
-#[cfg(target_os = "none")]
 mod backtrace;
+#[cfg(all(test, target_os = "none"))]
+mod cargo_test;
 #[cfg(target_os = "none")]
 mod fatal;
 #[cfg(target_os = "none")]
 #[cfg_attr(not(any(feature = "gdbstub", test)), path = "gdbstub/off.rs")]
 mod gdbstub;
 #[cfg(target_os = "none")]
-mod heap;
-#[cfg(target_os = "none")]
 mod interrupts;
-// On the host only its tests use it (`cargo test -p kernel`).
 #[cfg(target_os = "none")]
-mod ktest;
-#[cfg_attr(not(target_os = "none"), allow(dead_code))]
-mod mm;
+mod platform;
 #[cfg(all(target_os = "none", feature = "selftest"))]
 mod selftest;
 /// `generated-tests`: trivial tests for the benchmark (kernel/build.rs writes them).
 #[cfg(all(target_os = "none", feature = "generated-tests"))]
 mod generated {
+    /// What each slow generated test does: spins on the counter for `ms` milliseconds.
+    #[allow(dead_code)] // only with KTEST_GENERATED_SLOW
+    fn spin_for_ms(ms: u64) {
+        let per_second = arch::ticks_per_second().map_or(1_000_000_000, |hz| hz.get());
+        let until = arch::ticks() + per_second / 1000 * ms;
+        while arch::ticks() < until {
+            core::hint::spin_loop();
+        }
+    }
+
     include!(concat!(env!("OUT_DIR"), "/generated_tests.rs"));
 }
 #[cfg(all(target_os = "none", any(test, feature = "ktest")))]
@@ -60,25 +64,25 @@ mod tests;
 #[cfg(target_os = "none")]
 pub use kernel_abi::ExitCode;
 
-/// What the arch's boot code found, handed to [`kernel_main`].
+/// The kernel heap, on frames `mm::init` takes at boot.
 #[cfg(target_os = "none")]
-pub struct BootInfo {
-    /// How the kernel was entered, for the banner (e.g. "PVH, 64-bit long mode").
-    pub method: &'static str,
-    /// The kernel command line (empty if the boot path gave none).
-    pub cmdline: &'static str,
-    /// Physical memory, as the boot path describes it.
-    pub memory: mm::MemoryMap,
-}
+#[global_allocator]
+static HEAP: mm::Heap = mm::Heap::empty();
 
-/// The arch-independent kernel, entered once by the arch's boot code. Unmangled: debuggers
-/// break here by name on every arch (`cargo xtask gdb`).
+// The arch layer's boot code enters `kernel_main`; its trap handlers call the kernel's hooks.
+#[cfg(target_os = "none")]
+arch::entry!(kernel_main, &platform::Kernel);
+
+/// The arch-independent kernel, entered once by the arch's boot code. Unmangled and never
+/// inlined: debuggers break here by name on every arch (`entry-symbol` in Cargo.toml's
+/// `[package.metadata.xtask]`, for `cargo xtask gdb`).
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
-pub fn kernel_main(boot: BootInfo) -> ! {
+#[inline(never)]
+pub fn kernel_main(boot: arch::BootInfo) -> ! {
     println!("kernel {} booting on {} ({})", env!("CARGO_PKG_VERSION"), arch::NAME, boot.method);
     println!("command line: {:?}", boot.cmdline);
-    mm::init(&boot.memory);
+    println!("{}", mm::init(&boot.memory, &HEAP));
     let request = match kernel_abi::cmdline::Request::parse(boot.cmdline) {
         Ok(request) => request,
         Err(error) => panic!("bad kernel command line `{}`: {error}", boot.cmdline),
@@ -88,7 +92,7 @@ pub fn kernel_main(boot: BootInfo) -> ! {
         panic!("panic requested on the kernel command line");
     }
     if request.run_tests || request.list {
-        ktest::run(&request);
+        platform::run_tests(&request);
     }
     println!("hello from {}: nothing to do, exiting", arch::NAME);
     arch::exit(ExitCode::Success)

@@ -4,7 +4,7 @@
 //! verdicts: names start with `selftest::` so they sort together, and `zz_after_all` sorts
 //! after every one of them, proving the run went on after each crash and hang.
 
-use crate::ktest::ktest;
+use ktest::ktest;
 
 #[ktest]
 fn assertion_fails() {
@@ -21,7 +21,7 @@ fn hangs_forever() {
 
 #[ktest]
 fn cpu_exception() {
-    crate::arch::undefined_instruction();
+    arch::undefined_instruction();
 }
 
 #[ktest(should_panic = "expected boom")]
@@ -71,9 +71,9 @@ fn memory_fault() {
     core::hint::black_box(value);
 }
 
-/// Recurses until the stack runs out. x86_64 has a guard page under its stack: the overflow
-/// is a fault. The other arches run with the MMU off and have none (ARCHITECTURE.md).
-#[ktest(arch = "x86_64")]
+/// Recurses until the stack runs out. x86_64 and riscv64 have a guard page under the stack:
+/// the overflow is a fault. aarch64 runs with the MMU off and has none (ARCHITECTURE.md).
+#[ktest(arch = "x86_64", arch = "riscv64")]
 fn stack_overflow() {
     #[inline(never)]
     fn recurse(depth: u64) -> u64 {
@@ -91,14 +91,23 @@ fn stack_overflow() {
 /// `-no-reboot` QEMU then exits with status 0, which must never read as a pass.
 #[ktest(arch = "x86_64")]
 fn triple_fault() {
-    crate::arch::triple_fault();
+    arch::triple_fault();
 }
 
 /// Writes bytes that are not text between the KTAP lines; the test itself passes.
 #[ktest]
 fn garbage_output() {
-    crate::arch::console_write(b"\xff\xfe\x00\x1b[2J\x07 not utf-8: \xc3\x28\n");
-    crate::arch::console_write(b"ok 99 not a real result, just kernel noise\n");
+    arch::console_write(b"\xff\xfe\x00\x1b[2J\x07 not utf-8: \xc3\x28\n");
+    arch::console_write(b"ok 99 not a real result, just kernel noise\n");
+}
+
+/// Prints a NUL, a bell and `ESC[2J` (clear screen), then fails with an escape sequence in
+/// its message: the report shows all of it escaped, so a kernel under test cannot drive the
+/// terminal of the person reading it (tests/e2e/edges.rs); the serial log keeps the bytes.
+#[ktest]
+fn control_bytes_then_fails() {
+    arch::console_write(b"about to clear the screen:\x00\x07\x1b[2J\n");
+    panic!("failed after printing control bytes \x1b[31min red");
 }
 
 /// A line of 200 KiB without a newline (longer than the harness keeps), then a passing test.
@@ -106,16 +115,16 @@ fn garbage_output() {
 fn overlong_line() {
     let chunk = [b'x'; 1024];
     for _ in 0..200 {
-        crate::arch::console_write(&chunk);
+        arch::console_write(&chunk);
     }
-    crate::arch::console_write(b"\n");
+    arch::console_write(b"\n");
 }
 
 /// Floods the serial line forever; the harness must end it at its timeout, memory bounded.
 #[ktest(timeout = 3)]
 fn flood_forever() {
     loop {
-        crate::arch::console_write(b"flooding the serial line with the same words, again and again\n");
+        arch::console_write(b"flooding the serial line with the same words, again and again\n");
     }
 }
 
@@ -123,5 +132,77 @@ fn flood_forever() {
 /// never as a plain pass.
 #[ktest]
 fn flaky_first_attempt_fails() {
-    assert!(crate::ktest::attempt() > 0, "fails on the first attempt, on purpose");
+    assert!(ktest::attempt() > 0, "fails on the first attempt, on purpose");
+}
+
+/// Asks the host, through semihosting's SYS_OPEN, to create and write files and to read
+/// existing ones: every call must be refused (README, "Security"). On riscv64 QEMU runs with
+/// semihosting off (the exit goes through the `sifive_test` device), so each call traps into
+/// the kernel as a plain breakpoint and never reaches the host; on aarch64 semihosting is on
+/// (the exit status needs it) and the harness's Landlock rules make the host's open fail.
+#[ktest(arch = "aarch64", arch = "riscv64")]
+fn semihosting_cannot_open_host_files() {
+    use semihosting::fd::AsFd;
+    use semihosting::sys::arm_compat::{OpenMode, sys_open, sys_read_orig, sys_write_orig};
+
+    /// Host files a kernel must not reach through semihosting (checked by tests/e2e/security.rs):
+    /// one to create and write, absolute and relative to QEMU's working directory, and existing
+    /// ones to read (a canary the end-to-end test writes, the password file, and the
+    /// repository's `Cargo.toml` as seen from the directory the harness runs in).
+    const SEMIHOSTING_CREATE: [&core::ffi::CStr; 2] =
+        [c"/tmp/xtask-semihosting-created.txt", c"xtask-semihosting-created.txt"];
+    const SEMIHOSTING_READ: [&core::ffi::CStr; 3] =
+        [c"/tmp/xtask-semihosting-canary.txt", c"/etc/passwd", c"Cargo.toml"];
+
+    // Whether `call` reached the host: a call that QEMU does not serve is a breakpoint
+    // the trap handler counts and returns from, leaving a0 as it was (which reads as fd 1).
+    let reached_host = |call: &mut dyn FnMut() -> bool| {
+        let before = crate::interrupts::breakpoints();
+        let succeeded = call();
+        succeeded && crate::interrupts::breakpoints() == before
+    };
+    // Uses a handle and never closes it: a handle that only trapped would trap again on
+    // SYS_CLOSE, which the crate checks; one the host really opened lives until the boot ends.
+    fn keep_open(file: semihosting::fd::OwnedFd, work: impl FnOnce(&semihosting::fd::OwnedFd) -> bool) -> bool {
+        let done = work(&file);
+        core::mem::forget(file);
+        done
+    }
+    let mut reached = 0;
+    for path in SEMIHOSTING_CREATE {
+        let opened = reached_host(&mut || match sys_open(path, OpenMode::WRONLY_TRUNC) {
+            Ok(file) => {
+                keep_open(file, |file| sys_write_orig(file.as_fd(), b"written by the kernel under test\n").is_ok())
+            }
+            Err(_) => false,
+        });
+        println!("# semihosting create {path:?}: {}", if opened { "DONE ON THE HOST" } else { "refused" });
+        reached += usize::from(opened);
+    }
+    for path in SEMIHOSTING_READ {
+        let mut contents = [0u8; 64];
+        let opened = reached_host(&mut || match sys_open(path, OpenMode::RDONLY) {
+            Ok(file) => keep_open(file, |file| sys_read_orig(file.as_fd(), &mut contents).is_ok()),
+            Err(_) => false,
+        });
+        if opened {
+            let text = core::str::from_utf8(&contents).unwrap_or("(not UTF-8)");
+            println!("# semihosting read {path:?}: READ FROM THE HOST: {:?}", text.trim_end_matches('\0'));
+        } else {
+            println!("# semihosting read {path:?}: refused");
+        }
+        reached += usize::from(opened);
+    }
+    assert_eq!(reached, 0, "semihosting opened host files");
+}
+
+/// Writes over the kernel's own code: riscv64 maps `.text` read-execute (W^X), so the store
+/// faults. (x86_64's identity map is writable everywhere; aarch64 runs with the MMU off.)
+#[ktest(arch = "riscv64")]
+fn write_to_kernel_text_faults() {
+    // A byte: with compressed instructions a function may start on any even address, and a
+    // wider store there would be an unaligned-pointer panic, not the fault under test.
+    let code = write_to_kernel_text_faults as *const () as *mut u8;
+    // SAFETY: none, on purpose: the store must fault before it lands.
+    unsafe { code.write_volatile(0) };
 }

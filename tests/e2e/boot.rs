@@ -159,7 +159,7 @@ fn release_images_are_stripped_with_their_debug_info_beside_them_and_boot() {
 #[test]
 fn the_kernel_tests_pass_on_the_optimized_image() {
     let _lock = exclusive();
-    let run = xtask(&["test", "--release", "--arch", "riscv64", "fmt_", "mm::"]);
+    let run = xtask(&["test", "-v", "--release", "--arch", "riscv64", "fmt_", "mm::"]);
     assert_eq!(run.status, Some(0), "{}", run.all_output());
     assert!(run.stdout.contains("riscv64-release-kernel-ktest.elf"), "the release test image ran:\n{}", run.stdout);
 }

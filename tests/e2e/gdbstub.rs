@@ -34,8 +34,17 @@ fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit()
         ],
     );
     for arch in ARCHES {
-        let run =
-            xtask(&["gdb", "--stub", "kernel", "--arch", arch, "--test", "tests::debugger_walk", "--batch", &batch]);
+        let run = xtask(&[
+            "gdb",
+            "--stub",
+            "kernel",
+            "--arch",
+            arch,
+            "--test",
+            "kernel::tests::debugger_walk",
+            "--batch",
+            &batch,
+        ]);
         let output = run.all_output();
         assert_eq!(run.status, Some(0), "{arch}:\n{output}");
         assert!(output.contains("gdbstub: waiting for the debugger"), "{arch}: the kernel waited:\n{output}");
@@ -55,7 +64,7 @@ fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit()
         assert!(output.contains("in kernel::tests::debugger_walk () at kernel/src/tests.rs"), "{arch}: bt:\n{output}");
         // The kernel computed with what the debugger wrote, then the stub reported its exit.
         assert!(output.contains("# debugger_walk: total 60"), "{arch}: the write reached the kernel:\n{output}");
-        assert!(output.contains("ok 1 tests::debugger_walk"), "{arch}:\n{output}");
+        assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{arch}:\n{output}");
         assert!(output.contains("[Inferior 1 (process 1) exited normally]"), "{arch}: gdb saw the exit:\n{output}");
         assert!(output.contains(&format!("{arch}: kernel exited with success")), "{arch}:\n{output}");
         assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
@@ -68,15 +77,44 @@ fn a_cpu_exception_stops_in_the_kernel_stub_with_sigsegv_and_detaching_lets_the_
     let batch = script("gdbstub-fault", &["continue", "continue", "bt 1", "detach"]);
     for arch in ARCHES {
         let args = ["gdb", "--stub", "kernel", "--arch", arch, "--features", "selftest", "--test"];
-        let run = xtask(&[&args[..], &["selftest::memory_fault", "--batch", &batch]].concat());
+        let run = xtask(&[&args[..], &["kernel::selftest::memory_fault", "--batch", &batch]].concat());
         let output = run.all_output();
         assert!(output.contains("Program received signal SIGSEGV"), "{arch}: the fault's signal:\n{output}");
         assert!(output.contains("#0  ") && output.contains("kernel::selftest::memory_fault"), "{arch}: bt:\n{output}");
         // Detached, the kernel goes on as without a debugger: its fatal path reports the test.
         assert!(output.contains("gdbstub: the debugger detached"), "{arch}:\n{output}");
         assert!(output.contains("# fault: "), "{arch}: the kernel's own report:\n{output}");
-        assert!(output.contains("not ok 1 selftest::memory_fault"), "{arch}:\n{output}");
+        assert!(output.contains("not ok 1 kernel::selftest::memory_fault"), "{arch}:\n{output}");
         assert_eq!(run.status, Some(3), "{arch}: the test crashed the boot (exit code 3):\n{output}");
         assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
     }
+}
+
+/// aarch64's FP/SIMD registers through the kernel stub: written by gdb, then read back after a
+/// single step (a trap whose entry saves and restores them). fpsr and fpcr each keep their own
+/// value (gdbstub_arch serializes them in the other order than its target description).
+#[test]
+fn the_kernel_stub_writes_and_reads_aarch64_fp_registers_across_a_step() {
+    let _lock = exclusive();
+    let batch = script(
+        "gdbstub-fp",
+        &[
+            "continue",
+            "set var $fpsr = 0x1f",
+            "set var $fpcr = 0xc00000",
+            "set var $v7.d.u[0] = 0x1122334455667788",
+            "stepi",
+            "print/x $fpsr",
+            "print/x $fpcr",
+            "print/x $v7.d.u[0]",
+            "set var $fpcr = 0",
+            "continue",
+        ],
+    );
+    let args = ["gdb", "--stub", "kernel", "--arch", "aarch64", "--test", "kernel::tests::debugger_walk"];
+    let run = xtask(&[&args[..], &["--batch", &batch]].concat());
+    let output = run.all_output();
+    assert_eq!(run.status, Some(0), "{output}");
+    assert_eq!(printed_values(&output), ["0x1f", "0xc00000", "0x1122334455667788"], "{output}");
+    assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{output}");
 }

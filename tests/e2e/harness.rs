@@ -24,10 +24,28 @@ impl Drop for Exclusive {
 }
 
 /// Serializes the tests that run the xtask (a failed test must not poison the others).
+/// The first call runs `cargo xtask setup`, so no test depends on another having
+/// installed what it needs; if setup fails (installs off, say), every test fails with its
+/// message, which names the install command of each missing program.
 pub fn exclusive() -> Exclusive {
     let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner());
     HOLDS_THE_LOCK.with(|holds| holds.set(true));
-    Exclusive(guard)
+    let exclusive = Exclusive(guard);
+    if let Err(message) = SETUP.get_or_init(setup) {
+        panic!("{message}");
+    }
+    exclusive
+}
+
+/// The outcome of the suite's one `cargo xtask setup`.
+static SETUP: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+
+fn setup() -> Result<(), String> {
+    let run = xtask(&["setup"]);
+    match run.status {
+        Some(0) => Ok(()),
+        _ => Err(format!("`cargo xtask setup` failed, so this test cannot run:\n{}", run.stderr)),
+    }
 }
 
 pub fn root() -> PathBuf {
@@ -67,9 +85,15 @@ pub fn xtask_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
 /// Runs plain `cargo ARGS` in `kernel/` (where its `.cargo/config.toml` applies), as a
 /// developer would, and checks that it left no QEMU.
 pub fn cargo_in_kernel(args: &[&str]) -> Run {
+    cargo_in_kernel_with(args, |_| {})
+}
+
+/// Like [`cargo_in_kernel`], with a chance to change the command (environment, say).
+pub fn cargo_in_kernel_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
     assert!(HOLDS_THE_LOCK.with(|holds| holds.get()), "a test that boots kernels must hold `exclusive()`");
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
     command.args(args).current_dir(root().join("kernel"));
+    adjust(&mut command);
     run_checked(command, &format!("cargo {}", args.join(" ")))
 }
 
@@ -96,15 +120,57 @@ pub fn qemu_pids_and_commands() -> Vec<(u32, String)> {
 }
 
 /// Starts `cargo xtask ARGS` in the background: stdin closed, stdout piped, stderr dropped.
-pub fn spawn_xtask(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+/// The xtask is ended (SIGTERM, which ends its QEMU, then SIGKILL) if the test drops it
+/// still running: a failed test leaves no run behind for the next one.
+pub fn spawn_xtask(args: &[&str]) -> Spawned {
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .current_dir(root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("the xtask starts")
+        .expect("the xtask starts");
+    Spawned(Some(child))
+}
+
+/// A background xtask, ended when dropped.
+pub struct Spawned(Option<std::process::Child>);
+
+impl Spawned {
+    /// Waits for it to end by itself, with what it printed.
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().expect("not yet waited for").wait_with_output().expect("the xtask can be waited for")
+    }
+}
+
+impl std::ops::Deref for Spawned {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("not yet waited for")
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("not yet waited for")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let Some(child) = &mut self.0 else { return };
+        if child.try_wait().ok().flatten().is_none() {
+            // SAFETY: kill(2) on the child this test started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The libtest-style JSON objects of a `--format json` run, one per stdout line.

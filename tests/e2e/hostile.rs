@@ -44,7 +44,7 @@ fn a_qemu_that_is_too_old_is_named_with_its_version() {
 #[test]
 fn an_unwritable_report_path_is_refused_before_the_run() {
     let _lock = exclusive();
-    let run = xtask(&["test", "--junit", "/nonexistent-directory/report.xml"]);
+    let run = xtask(&["test", "-v", "--junit", "/nonexistent-directory/report.xml"]);
     assert_eq!(run.status, Some(2), "{}", run.all_output());
     assert!(run.stderr.contains("the directory `/nonexistent-directory` does not exist"), "{}", run.stderr);
     assert!(!run.stderr.contains("$ cargo build"), "nothing was built first: {}", run.stderr);
@@ -114,4 +114,39 @@ fn a_broken_target_json_stops_every_command_with_its_line() {
     assert_eq!(run.status, Some(2), "{}", run.all_output());
     assert!(run.stderr.contains("targets/aarch64.json` is not valid JSON: line"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+/// A harness error on one arch (its QEMU cannot be started, after the checks passed: the
+/// stand-in makes itself unexecutable while QEMU's sandbox support is probed) is reported
+/// for that arch alone, with exit status 2; every other arch's verdicts are still printed
+/// and written.
+#[test]
+fn a_harness_error_on_one_arch_leaves_the_others_reports_whole() {
+    let _lock = exclusive();
+    let real = "/usr/bin/qemu-system-riscv64";
+    let script = format!("#!/bin/sh\ncase \"$*\" in *-qmp*) chmod a-x \"$0\";; esac\nexec {real} \"$@\"\n");
+    let bin = path_with("path-qemu-vanishes", &[("qemu-system-riscv64", &script, 0o755)]);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let junit = scratch("harness-error").join("report.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let run = xtask_with(&["test", "--format", "json", "--junit", &junit_arg, "fmt_"], |command| {
+        command.env("PATH", &path);
+    });
+    assert_eq!(run.status, Some(2), "{}", run.all_output());
+    let events = crate::harness::json_lines(&run.stdout);
+    for arch in crate::harness::ARCHES {
+        let suite = events.iter().find(|e| e["type"] == "suite" && e["arch"] == arch).expect("a suite line per arch");
+        if arch == "riscv64" {
+            let errors = suite["errors"].as_array().expect("the error is riscv64's");
+            assert!(errors[0].as_str().unwrap().contains("cannot run QEMU for riscv64"), "{suite}");
+        } else {
+            assert_eq!(suite["event"], "ok", "{arch} still ran and passed: {suite}");
+            assert!(suite["passed"].as_u64().unwrap() >= 2, "{suite}");
+        }
+    }
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+    assert_eq!(
+        roxmltree::Document::parse(&xml).unwrap().descendants().filter(|n| n.has_tag_name("testsuite")).count(),
+        3
+    );
 }

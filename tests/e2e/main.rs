@@ -6,10 +6,20 @@
 
 mod boot;
 mod cargo_native;
+mod consistency;
+mod coverage;
 mod debugger;
+mod edges;
 mod faults;
 mod gdbstub;
 mod harness;
 mod hostile;
 mod kernel_tests;
+mod kernels;
+mod libtest_flags;
 mod reproducible;
+mod scale;
+mod security;
+mod setup;
+mod small_errors;
+mod time_travel;

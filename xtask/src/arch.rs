@@ -2,7 +2,7 @@
 //! `targets/<arch>.toml`.
 //!
 //! Adding an architecture means adding files (its `.toml` and `.json` here, its linker
-//! script, its `kernel/src/arch/` directory); no code in the xtask names an architecture.
+//! script, its `crates/arch/src/` directory); no code in the xtask names an architecture.
 
 use crate::exit::ExitProtocol;
 use crate::workspace::Workspace;
@@ -32,6 +32,14 @@ pub struct Arch {
     pub gdbstub: GdbStubPort,
     /// The package that provides `qemu.binary`, per package manager.
     pub packages: Packages,
+    /// The arch `run` and `gdb` pick when this machine's own arch is not in the table
+    /// (exactly one arch says so).
+    #[serde(default)]
+    pub fallback: bool,
+    /// What reverse execution under QEMU's record/replay cannot do on this arch, as measured
+    /// (`cargo xtask doctor` shows it); absent where it all works.
+    #[serde(default)]
+    pub reverse_execution_limit: Option<String>,
     /// Filled in from the file's location, not read from it.
     #[serde(skip)]
     pub target_json: PathBuf,
@@ -76,7 +84,7 @@ impl GdbStubPort {
     pub const CHARDEV: &str = "gdbstub";
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Packages {
     pub debian: String,
@@ -118,18 +126,32 @@ impl Arches {
             bail!("no architectures: `{}` holds no `<arch>.toml`", directory.display());
         }
         arches.sort_by(|a, b| a.name.cmp(&b.name));
+        let fallbacks: Vec<&str> = arches.iter().filter(|arch| arch.fallback).map(|arch| arch.name.as_str()).collect();
+        if fallbacks.len() != 1 {
+            bail!(
+                "exactly one `targets/<arch>.toml` must say `fallback = true` (the arch `run` and `gdb` pick on a \
+                 machine whose own arch is not in the table); found {}",
+                if fallbacks.is_empty() { "none".to_string() } else { fallbacks.join(", ") }
+            );
+        }
         Ok(Arches(arches))
+    }
+
+    /// One `targets/<stem>.toml` from its text: what the file says, before the files beside
+    /// it are checked (the `arch_table` fuzz target reads any text through this).
+    pub fn parse_one(text: &str, stem: &str) -> Result<Arch> {
+        let arch: Arch = toml::from_str(text)
+            .map_err(|error| anyhow::anyhow!("bad architecture description: {}", error.to_string().trim_end()))?;
+        if arch.name != stem {
+            bail!("it says `name = \"{}\"`: it must match the file name `{stem}`", arch.name);
+        }
+        Ok(arch)
     }
 
     fn load_one(path: PathBuf) -> Result<Arch> {
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let mut arch: Arch = toml::from_str(&text).map_err(|error| {
-            anyhow::anyhow!("bad architecture description `{}`: {}", path.display(), error.to_string().trim_end())
-        })?;
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-        if arch.name != stem {
-            bail!("`{}` says `name = \"{}\"`: it must match the file name `{stem}`", path.display(), arch.name);
-        }
+        let mut arch = Self::parse_one(&text, &stem).with_context(|| format!("in `{}`", path.display()))?;
         arch.target_json = path.with_extension("json");
         if !arch.target_json.is_file() {
             bail!(
@@ -161,6 +183,12 @@ impl Arches {
     #[cfg(test)]
     pub fn names_and_aliases(&self) -> Vec<String> {
         self.0.iter().flat_map(|arch| std::iter::once(arch.name.clone()).chain(arch.aliases.iter().cloned())).collect()
+    }
+
+    /// The arch `run` and `gdb` pick when none is named: this machine's, if the table has
+    /// it, else the table's fallback.
+    pub fn default_arch(&self) -> &Arch {
+        self.find(std::env::consts::ARCH).or_else(|| self.0.iter().find(|arch| arch.fallback)).unwrap_or(&self.0[0])
     }
 
     /// The selection `--arch` asked for: one arch, or every one for `all`.
@@ -208,9 +236,19 @@ mod tests {
     }
 
     #[test]
-    fn the_repository_defines_the_three_architectures() {
+    fn every_description_in_targets_is_in_the_table_in_name_order() {
+        let directory = Workspace::locate().root().join("targets");
+        let mut files: Vec<String> = std::fs::read_dir(&directory)
+            .unwrap()
+            .filter_map(|entry| {
+                let path = entry.unwrap().path();
+                (path.extension()? == "toml").then(|| path.file_stem().unwrap().to_string_lossy().into_owned())
+            })
+            .collect();
+        files.sort();
         let names: Vec<_> = table().all().iter().map(|arch| arch.name.clone()).collect();
-        assert_eq!(names, ["aarch64", "riscv64", "x86_64"]);
+        assert_eq!(names, files);
+        assert_eq!(table().all().iter().filter(|arch| arch.fallback).count(), 1, "one fallback arch");
     }
 
     #[test]

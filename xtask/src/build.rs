@@ -2,6 +2,7 @@
 //! target JSONs with `-Zbuild-std`, then checks each ELF against its arch.
 
 use crate::arch::Arch;
+use crate::kernel_package::{BootProtocol, KernelPackage};
 use crate::workspace::Workspace;
 use anyhow::{Context, Result, bail, ensure};
 use object::Endianness;
@@ -10,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What to build.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct BuildOptions {
+    /// Which kernel (its package, binary and boot protocol).
+    pub kernel: KernelPackage,
     pub release: bool,
     /// Kernel cargo features (`ktest` for a test image).
     pub features: Vec<String>,
@@ -22,12 +25,13 @@ impl BuildOptions {
         if self.release { "release" } else { "debug" }
     }
 
-    /// A short name for the image these options produce: `kernel` or `kernel-ktest-selftest`.
+    /// A short name for the image these options produce: the package, then the features
+    /// (`kernel`, `kernel-ktest-selftest`).
     fn image_name(&self) -> String {
         let mut features = self.features.clone();
         features.sort();
         features.dedup();
-        std::iter::once("kernel".to_string()).chain(features).collect::<Vec<_>>().join("-")
+        std::iter::once(self.kernel.package.clone()).chain(features).collect::<Vec<_>>().join("-")
     }
 }
 
@@ -51,14 +55,51 @@ impl Image {
 
 /// Builds the kernel for every arch in `arches` with one cargo invocation.
 pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, quiet: bool) -> Result<Vec<Image>> {
-    let built = cargo_build(workspace, workspace.target_dir(), arches, options, quiet)?;
+    let built = cargo_build(workspace, workspace.target_dir(), arches, options, &[], quiet)?;
+    link_images(workspace, arches, options, built, "")
+}
+
+/// Builds test images whose own crates (`crates`: the workspace's, not the standard
+/// library's) are instrumented for source-based coverage (`-Cinstrument-coverage
+/// -Zno-profiler-runtime`, the counters read by the host: see `coverage/`), in a target
+/// directory of their own so that the normal images' build is untouched.
+pub fn build_for_coverage(
+    workspace: &Workspace,
+    arches: &[Arch],
+    options: &BuildOptions,
+    crates: &[String],
+    quiet: bool,
+) -> Result<Vec<Image>> {
+    let profile = if options.release { "release" } else { "dev" };
+    let mut extra = vec!["-Zprofile-rustflags".to_string()];
+    for krate in crates {
+        extra.push("--config".into());
+        extra.push(format!(
+            r#"profile.{profile}.package.{krate}.rustflags=["-Cinstrument-coverage","-Zno-profiler-runtime"]"#
+        ));
+    }
+    let target_dir = workspace.root().join("target/coverage");
+    let built = cargo_build(workspace, &target_dir, arches, options, &extra, quiet)?;
+    link_images(workspace, arches, options, built, "-coverage")
+}
+
+/// Hard links to cargo's outputs under `target/xtask/images/`, named by arch, profile,
+/// package, features (and `suffix`).
+fn link_images(
+    workspace: &Workspace,
+    arches: &[Arch],
+    options: &BuildOptions,
+    built: Vec<PathBuf>,
+    suffix: &str,
+) -> Result<Vec<Image>> {
     let images_dir = workspace.xtask_dir().join("images");
     std::fs::create_dir_all(&images_dir).with_context(|| format!("cannot create `{}`", images_dir.display()))?;
     arches
         .iter()
         .zip(built)
         .map(|(arch, built)| {
-            let path = images_dir.join(format!("{}-{}-{}.elf", arch.name, options.profile(), options.image_name()));
+            let name = format!("{}-{}-{}{suffix}.elf", arch.name, options.profile(), options.image_name());
+            let path = images_dir.join(name);
             crate::fsutil::link_atomically(&built, &path)?;
             let size = std::fs::metadata(&path)?.len();
             Ok(Image { arch: arch.clone(), path, size })
@@ -78,17 +119,23 @@ pub struct ReleaseFiles {
 
 /// `llvm-objcopy` from the toolchain's `llvm-tools` component.
 fn llvm_objcopy() -> Result<PathBuf> {
+    llvm_tool("llvm-objcopy")
+}
+
+/// A program of the toolchain's `llvm-tools` component (`llvm-objcopy`, `llvm-cov`, ...).
+pub fn llvm_tool(name: &str) -> Result<PathBuf> {
     let sysroot = check_rust_src()?;
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let host = Command::new(rustc).args(["--print", "host-tuple"]).output().context("cannot run rustc")?;
     let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
-    let objcopy = sysroot.join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    let tool = sysroot.join("lib/rustlib").join(host).join("bin").join(name);
     ensure!(
-        objcopy.is_file(),
-        "the toolchain has no `llvm-tools` component (`{}` is missing): run `rustup toolchain install` in the repository",
-        objcopy.display()
+        tool.is_file(),
+        "the toolchain has no `llvm-tools` component (`{}` is missing): run `rustup component add llvm-tools` \
+         in the repository (or `rustup toolchain install`, which reads rust-toolchain.toml)",
+        tool.display()
     );
-    Ok(objcopy)
+    Ok(tool)
 }
 
 /// Splits a release image: `<image>.debug` (debug info only), the image stripped with a
@@ -126,6 +173,7 @@ fn cargo_build(
     target_dir: &Path,
     arches: &[Arch],
     options: &BuildOptions,
+    extra: &[String],
     quiet: bool,
 ) -> Result<Vec<PathBuf>> {
     let sysroot = check_rust_src()?;
@@ -134,13 +182,24 @@ fn cargo_build(
     command
         .current_dir(workspace.root())
         .args(cargo_args("build", arches, options))
+        .args(extra)
         .env("CARGO_TARGET_DIR", target_dir)
-        .env("RUSTFLAGS", rustflags(workspace, &sysroot));
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(workspace, &sysroot));
     if quiet {
         command.arg("--quiet");
     }
-    eprintln!("$ cargo {}", cargo_args("build", arches, options).join(" "));
-    let status = command.status().context("cannot run cargo")?;
+    crate::ui::echo(&format!("cargo {} {}", cargo_args("build", arches, options).join(" "), extra.join(" ")));
+    let heartbeat = crate::ui::heartbeat(
+        format!(
+            "building the kernel for {}",
+            arches.iter().map(|arch| arch.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        std::time::Duration::from_secs(15),
+    );
+    let status = command.status().context("cannot run cargo");
+    drop(heartbeat);
+    let status = status?;
     if !status.success() {
         bail!(
             "building the kernel for {} failed (cargo: {status}); the compiler's messages are above",
@@ -150,8 +209,10 @@ fn cargo_build(
     arches
         .iter()
         .map(|arch| {
-            let built = target_dir.join(&arch.name).join(options.profile()).join("kernel");
-            check_elf(&built, arch)?;
+            let built = target_dir.join(&arch.name).join(options.profile()).join(&options.kernel.binary);
+            match options.kernel.metadata.boot {
+                BootProtocol::Elf => check_elf(&built, arch)?,
+            }
             Ok(built)
         })
         .collect()
@@ -176,13 +237,27 @@ pub fn path_remaps(workspace: &Workspace, sysroot: &Path) -> Vec<(PathBuf, &'sta
 pub const RUST_SRC: &str = "/rustc-src";
 const CARGO_REGISTRY: &str = "/cargo-registry";
 
+/// The kernel build's flags as `CARGO_ENCODED_RUSTFLAGS` carries them (separated by 0x1f),
+/// so that a path with a space (the checkout's, say) stays one flag. The user's flags come
+/// first: `CARGO_ENCODED_RUSTFLAGS` if set, else `RUSTFLAGS` split on whitespace, as cargo
+/// reads them.
 pub fn rustflags(workspace: &Workspace, sysroot: &Path) -> String {
-    let mut flags: Vec<String> =
-        std::env::var("RUSTFLAGS").ok().into_iter().filter(|flags| !flags.is_empty()).collect();
+    let mut flags = user_rustflags(
+        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
+        std::env::var("RUSTFLAGS").ok().as_deref(),
+    );
     for (from, to) in path_remaps(workspace, sysroot) {
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
     }
-    flags.join(" ")
+    flags.join("\x1f")
+}
+
+fn user_rustflags(encoded: Option<&str>, plain: Option<&str>) -> Vec<String> {
+    match (encoded, plain) {
+        (Some(encoded), _) if !encoded.is_empty() => encoded.split('\x1f').map(String::from).collect(),
+        (_, Some(plain)) => plain.split_whitespace().map(String::from).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn sha256_hex(contents: &[u8]) -> String {
@@ -198,7 +273,7 @@ pub fn check_reproducible(workspace: &Workspace, arches: &[Arch], options: &Buil
     for run in ["first", "second"] {
         let target_dir = base.join(run);
         let _ = std::fs::remove_dir_all(&target_dir);
-        images.push(cargo_build(workspace, &target_dir, arches, options, true)?);
+        images.push(cargo_build(workspace, &target_dir, arches, options, &[], true)?);
     }
     for (arch, (first, second)) in arches.iter().zip(images[0].iter().zip(&images[1])) {
         let (a, b) = (std::fs::read(first)?, std::fs::read(second)?);
@@ -238,7 +313,7 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> String {
 /// `cargo SUBCOMMAND` arguments for the kernel (`build`, `clippy`): every target JSON,
 /// build-std, the features.
 pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> Vec<String> {
-    let mut args: Vec<String> = [subcommand, "--package", "kernel"].map(String::from).to_vec();
+    let mut args: Vec<String> = vec![subcommand.to_string(), "--package".into(), options.kernel.package.clone()];
     for arch in arches {
         args.extend(["--target".into(), arch.target_json.display().to_string()]);
     }
@@ -316,28 +391,44 @@ mod tests {
     use super::*;
     use crate::arch::Arches;
 
+    #[test]
+    fn flags_with_spaces_stay_one_flag_each() {
+        assert_eq!(user_rustflags(Some("-Cfoo=a b\x1f-Cbar"), Some("-Cignored")), ["-Cfoo=a b", "-Cbar"]);
+        assert_eq!(user_rustflags(None, Some(" -Ca  -Cb ")), ["-Ca", "-Cb"]);
+        assert!(user_rustflags(Some(""), None).is_empty());
+        let workspace = Workspace::locate();
+        let flags = rustflags(&workspace, Path::new("/opt/a toolchain"));
+        let remap = flags.split('\x1f').find(|flag| flag.contains("/opt/a toolchain")).expect("the sysroot's remap");
+        assert_eq!(remap, format!("--remap-path-prefix=/opt/a toolchain/lib/rustlib/src/rust={RUST_SRC}"));
+    }
+
     fn arches() -> Arches {
         Arches::load(&Workspace::locate()).unwrap()
+    }
+
+    fn options(release: bool, features: &[&str]) -> BuildOptions {
+        let kernel = KernelPackage::select(&Workspace::locate(), None).unwrap();
+        BuildOptions { kernel, release, features: features.iter().map(|feature| feature.to_string()).collect() }
     }
 
     #[test]
     fn one_invocation_builds_every_target_from_its_json_with_build_std() {
         let arches = arches();
-        let options = BuildOptions { release: true, features: vec!["ktest".into()] };
+        let options = options(true, &["ktest"]);
         let args = cargo_args("build", arches.all(), &options);
         let targets: Vec<_> =
             args.windows(2).filter(|pair| pair[0] == "--target").map(|pair| pair[1].clone()).collect();
         assert_eq!(targets.len(), 3);
         assert!(targets.iter().all(|target| target.ends_with(".json")));
-        for flag in ["-Zjson-target-spec", "-Zbuild-std=core,alloc", "--release", "ktest"] {
+        for flag in ["kernel", "-Zjson-target-spec", "-Zbuild-std=core,alloc", "--release", "ktest"] {
             assert!(args.contains(&flag.to_string()), "{flag} missing from {args:?}");
         }
     }
 
     #[test]
     fn image_names_distinguish_feature_sets() {
-        let plain = BuildOptions::default();
-        let test = BuildOptions { release: false, features: vec!["selftest".into(), "ktest".into()] };
+        let plain = options(false, &[]);
+        let test = options(false, &["selftest", "ktest"]);
         assert_eq!(plain.image_name(), "kernel");
         assert_eq!(test.image_name(), "kernel-ktest-selftest");
     }

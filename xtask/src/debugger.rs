@@ -10,12 +10,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Where the harness sets its entry breakpoint: the kernel's arch-independent Rust entry,
-/// unmangled on every arch.
-pub const ENTRY_SYMBOL: &str = "kernel_main";
-/// The kernel crate's name: test names are module paths without it.
-const KERNEL_CRATE: &str = "kernel";
-
 /// The debugger to use: `explicit` if given, else `gdb-multiarch`, else a `gdb` that
 /// supports `arch`; installed (or its install command named) if there is none.
 pub fn find(arch: &Arch, explicit: Option<&Path>, allow_install: bool) -> Result<PathBuf> {
@@ -62,9 +56,10 @@ pub fn check_port(port: u16) -> Result<()> {
         .with_context(|| format!("port {port} on 127.0.0.1 is taken (--port)"))
 }
 
-/// The symbol of a kernel test's function, as gdb names it.
+/// The symbol of a kernel test's function, as gdb names it: the test's name itself (its
+/// crate, module path and function, `kernel::tests::fmt_integers`).
 pub fn test_symbol(test_name: &str) -> String {
-    format!("{KERNEL_CRATE}::{test_name}")
+    test_name.to_string()
 }
 
 /// Whether the ELF defines a function that demangles to `symbol` (hash suffix ignored).
@@ -178,7 +173,7 @@ mod tests {
             elf: Path::new("/k.elf"),
             arch,
             server: GdbServer::Qemu { port: 1234, paused: true },
-            breakpoints: vec![ENTRY_SYMBOL.into(), "kernel::tests::fmt_integers".into()],
+            breakpoints: vec!["kernel_main".into(), "kernel::tests::fmt_integers".into()],
             batch: Some(Path::new("/s.gdb")),
             extra: &extra,
         };
@@ -223,7 +218,7 @@ mod tests {
     #[test]
     fn the_debug_failure_script_releases_the_kernel_on_detach() {
         let sources = SourcePaths { checkout: "/src".into(), rust_src: "/rs".into() };
-        let script = debug_failure_script(&sources, 4000, "selftest::assertion_fails");
+        let script = debug_failure_script(&sources, 4000, "kernel::selftest::assertion_fails");
         assert!(
             script.starts_with("directory /src\nset substitute-path /rustc-src /rs\ntarget remote 127.0.0.1:4000\n")
         );

@@ -16,6 +16,9 @@ pub enum ExitProtocol {
     Semihosting,
     /// x86's `isa-debug-exit`: QEMU exits with `(value << 1) | 1`.
     IsaDebugExit,
+    /// The `sifive_test` device of QEMU's RISC-V virt board, always present: QEMU exits with
+    /// the code itself, as with semihosting, and semihosting stays off.
+    SifiveTest,
 }
 
 /// How one QEMU run ended, as far as the host can tell.
@@ -35,6 +38,7 @@ impl ExitProtocol {
     pub fn qemu_args(self) -> Vec<String> {
         match self {
             ExitProtocol::Semihosting => vec!["-semihosting-config".into(), "enable=on,target=native".into()],
+            ExitProtocol::SifiveTest => vec![],
             ExitProtocol::IsaDebugExit => {
                 vec!["-device".into(), format!("isa-debug-exit,iobase={:#x},iosize=0x04", isa_debug_exit::PORT)]
             }
@@ -52,7 +56,7 @@ impl ExitProtocol {
 
     fn decode_code(self, code: i32) -> KernelExit {
         let kernel_code = match self {
-            ExitProtocol::Semihosting => u8::try_from(code).ok(),
+            ExitProtocol::Semihosting | ExitProtocol::SifiveTest => u8::try_from(code).ok(),
             ExitProtocol::IsaDebugExit => {
                 let value = (code >> 1) as u32;
                 (code & 1 == 1 && value & isa_debug_exit::BASE != 0)
@@ -70,7 +74,7 @@ impl ExitProtocol {
     #[cfg(test)]
     pub fn encode(self, code: ExitCode) -> i32 {
         match self {
-            ExitProtocol::Semihosting => i32::from(code.code()),
+            ExitProtocol::Semihosting | ExitProtocol::SifiveTest => i32::from(code.code()),
             ExitProtocol::IsaDebugExit => (((isa_debug_exit::BASE | u32::from(code.code())) << 1) | 1) as i32,
         }
     }
@@ -97,7 +101,7 @@ mod tests {
 
     #[test]
     fn every_exit_code_round_trips_through_both_protocols() {
-        for protocol in [ExitProtocol::Semihosting, ExitProtocol::IsaDebugExit] {
+        for protocol in [ExitProtocol::Semihosting, ExitProtocol::IsaDebugExit, ExitProtocol::SifiveTest] {
             for code in ExitCode::ALL {
                 assert_eq!(
                     protocol.decode_code(protocol.encode(code)),

@@ -1,21 +1,32 @@
 //! The xtask's library: everything behind `cargo xtask`, so that the fuzz targets and the
-//! tests can reach the pieces (the KTAP parser above all) without the command line.
+//! tests can reach the pieces (the session and its event stream above all) without the
+//! command line.
 
 pub mod arch;
 pub mod build;
 pub mod commands;
+pub mod confine;
+pub mod coverage;
 pub mod debugger;
+pub mod events;
 pub mod exit;
 pub mod fsutil;
-pub mod ktap;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod kernel_package;
+pub mod plan;
 pub mod process;
 pub mod qemu;
+pub mod record;
 pub mod report;
 pub mod runner;
-pub mod serial;
+pub mod sandbox;
 pub mod session;
+pub mod summary;
 pub mod symbolize;
 #[cfg(test)]
 mod testutil;
 pub mod tools;
+pub mod ui;
+pub mod workflow;
 pub mod workspace;

@@ -190,6 +190,18 @@ pub fn install_signal_handlers() -> Result<()> {
     Ok(())
 }
 
+/// The most memory this process has held at once (its peak resident set), in KiB; not its
+/// children's.
+pub fn peak_rss_kib() -> u64 {
+    // SAFETY: getrusage(2) fills the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_SELF is always valid.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+}
+
 /// The signal that interrupted the xtask, if one did.
 pub fn interrupted() -> Option<i32> {
     match INTERRUPTED_BY.load(Ordering::SeqCst) {

@@ -6,8 +6,8 @@
 
 use crate::arch::Arch;
 use crate::process::OwnedChild;
-use crate::serial::{self, Line};
 use anyhow::{Context, Result};
+use ktap::Line;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -49,6 +49,9 @@ pub struct Launch<'a> {
     pub gdb: Option<GdbServer>,
     /// Arguments the user added after `--`.
     pub extra_args: &'a [String],
+    /// Record into, or replay from, this recording directory (`record/`): QEMU gets the
+    /// record/replay options and may write in that directory alone.
+    pub record: Option<(crate::record::args::Mode, &'a Path)>,
 }
 
 impl Launch<'_> {
@@ -67,7 +70,18 @@ impl Launch<'_> {
             "none".into(),
             "-serial".into(),
             "stdio".into(),
+            // Said even though -nodefaults implies them: no monitor (it would control the
+            // machine and, through it, the host's files) and no network device.
+            "-monitor".into(),
+            "none".into(),
+            "-nic".into(),
+            "none".into(),
         ];
+        if !crate::sandbox::turned_off()
+            && crate::sandbox::seccomp(&self.binary, &sandbox_cache()) == crate::sandbox::Seccomp::Supported
+        {
+            args.extend(["-sandbox".into(), crate::sandbox::SECCOMP.into()]);
+        }
         if let Some(firmware) = &qemu.firmware {
             args.extend(["-bios".into(), firmware.clone()]);
         }
@@ -94,6 +108,9 @@ impl Launch<'_> {
             args.extend(["-append".into(), self.cmdline.clone()]);
         }
         args.extend(self.extra_args.iter().cloned());
+        if let Some((mode, dir)) = self.record {
+            args.extend(crate::record::args::qemu_args(mode, dir));
+        }
         args
     }
 
@@ -106,11 +123,34 @@ impl Launch<'_> {
             .join(" ")
     }
 
-    pub fn command(&self) -> Command {
+    /// The command, confined (`confine.rs`) unless the user turned that off.
+    pub fn command(&self) -> Result<Command> {
         let mut command = Command::new(&self.binary);
         command.args(self.args());
-        command
+        if crate::sandbox::turned_off() {
+            return Ok(command);
+        }
+        let memory = &self.arch.qemu.memory;
+        let guest_memory = crate::confine::parse_size(memory).with_context(|| {
+            format!("the arch table's `memory = \"{memory}\"` for {} is not a size QEMU reads (like 128M)", self.arch)
+        })?;
+        let needs = crate::confine::Needs {
+            binary: &self.binary,
+            kernel: self.kernel,
+            tcp_port: self.gdb.map(GdbServer::port),
+            guest_memory,
+            cwd: crate::workspace::Workspace::locate().xtask_dir().join("qemu-cwd"),
+            // Record/replay writes its log and snapshot itself.
+            writable_dir: self.record.map(|(_, dir)| dir),
+        };
+        crate::confine::Confinement::for_qemu(&needs)?.apply(&mut command);
+        Ok(command)
     }
+}
+
+/// Where the answers about each QEMU binary's `-sandbox` support are kept.
+pub fn sandbox_cache() -> PathBuf {
+    crate::workspace::Workspace::locate().xtask_dir().join("qemu-sandbox")
 }
 
 /// Quotes `word` for a POSIX shell if it needs it.
@@ -118,6 +158,43 @@ pub fn shell_quote(word: &str) -> String {
     let plain =
         !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&byte));
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
+}
+
+/// Splits a command line as `qemu::shell_quote` wrote it (plain words, single quotes).
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if quoted => quoted = false,
+            '\'' => {
+                quoted = true;
+                in_word = true;
+            }
+            '\\' if !quoted => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            other => {
+                word.push(other);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// What waiting for the next serial line gave.
@@ -139,7 +216,7 @@ pub struct RunningQemu {
 impl RunningQemu {
     /// Starts QEMU with stdin closed, stdout (the serial line) and stderr captured.
     pub fn start(launch: &Launch<'_>) -> Result<RunningQemu> {
-        let mut command = launch.command();
+        let mut command = launch.command()?;
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child =
             OwnedChild::spawn(&mut command).with_context(|| format!("cannot run QEMU for {}", launch.arch))?;
@@ -148,7 +225,7 @@ impl RunningQemu {
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             // A send fails only when nobody listens any more: then the lines are not needed.
-            let _ = serial::for_each_line(stdout, |line| {
+            let _ = ktap::for_each_line(stdout, |line| {
                 let _ = sender.send(line);
             });
         });
@@ -223,6 +300,8 @@ mod tests {
     fn launch_args_with(arch_name: &str, gdb: Option<GdbServer>, cmdline: &str) -> Vec<String> {
         let arches = Arches::load(&Workspace::locate()).unwrap();
         let arch = arches.find(arch_name).unwrap();
+        // The binary is only a name here: the answer a supporting QEMU gives, without asking.
+        crate::sandbox::remember(Path::new(&arch.qemu.binary), crate::sandbox::Seccomp::Supported);
         let launch = Launch {
             arch,
             binary: arch.qemu.binary.clone().into(),
@@ -231,6 +310,7 @@ mod tests {
             machine: None,
             gdb,
             extra_args: &[],
+            record: None,
         };
         launch.args()
     }
@@ -249,9 +329,11 @@ mod tests {
 
         let riscv = launch_args("riscv64", None, "");
         assert!(has_pair(&riscv, "-bios", "default"));
-        assert!(has_pair(&riscv, "-semihosting-config", "enable=on,target=native"));
+        // riscv64 exits through the sifive_test device: semihosting stays off.
+        assert!(!riscv.contains(&"-semihosting-config".to_string()), "{riscv:?}");
 
         let arm = launch_args("aarch64", None, "");
+        assert!(has_pair(&arm, "-semihosting-config", "enable=on,target=native"));
         assert!(has_pair(&arm, "-machine", "virt"));
         assert!(has_pair(&arm, "-cpu", "cortex-a57"));
     }
@@ -276,10 +358,65 @@ mod tests {
         assert!(has_pair(&riscv, "-device", "virtconsole,chardev=gdbstub"));
     }
 
+    /// Every launch, whatever the arch or the debugger: QEMU's seccomp sandbox, no monitor,
+    /// no network device, the table's memory, and any server on loopback only.
+    #[test]
+    fn every_launch_is_sandboxed_without_monitor_or_network_with_the_tables_memory() {
+        let arches = Arches::load(&Workspace::locate()).unwrap();
+        for arch in arches.all() {
+            for gdb in
+                [None, Some(GdbServer::Qemu { port: 4321, paused: true }), Some(GdbServer::Kernel { port: 4321 })]
+            {
+                let args = launch_args_with(&arch.name, gdb, "");
+                assert!(has_pair(&args, "-sandbox", crate::sandbox::SECCOMP), "{arch}: {args:?}");
+                assert!(has_pair(&args, "-monitor", "none") && has_pair(&args, "-nic", "none"), "{arch}: {args:?}");
+                assert!(has_pair(&args, "-m", &arch.qemu.memory), "{arch}: {args:?}");
+                assert!(!args.iter().any(|arg| arg == "-qmp" || arg.starts_with("telnet")), "{arch}: {args:?}");
+                for arg in &args {
+                    if arg.contains("tcp:") || arg.starts_with("socket,") {
+                        assert!(arg.contains("127.0.0.1"), "{arch}: `{arg}` listens beyond loopback");
+                    }
+                }
+                let exit_args = arch.exit_protocol.qemu_args();
+                assert!(exit_args.iter().all(|arg| args.contains(arg)), "{arch}: {args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_qemu_without_seccomp_runs_without_the_option() {
+        let arches = Arches::load(&Workspace::locate()).unwrap();
+        let arch = arches.find("x86_64").unwrap();
+        let binary = PathBuf::from("/nowhere/qemu-without-seccomp");
+        crate::sandbox::remember(&binary, crate::sandbox::Seccomp::Unsupported("seccomp support is disabled".into()));
+        let launch = Launch {
+            arch,
+            binary,
+            kernel: Path::new("/k"),
+            cmdline: String::new(),
+            machine: None,
+            gdb: None,
+            extra_args: &[],
+            record: None,
+        };
+        assert!(!launch.args().contains(&"-sandbox".to_string()));
+    }
+
     #[test]
     fn the_command_line_is_appended_only_when_there_is_one() {
         assert!(has_pair(&launch_args("x86_64", None, "ktest ktest.boot=1"), "-append", "ktest ktest.boot=1"));
         assert!(!launch_args("x86_64", None, "").contains(&"-append".to_string()));
+    }
+
+    #[test]
+    fn shell_words_undo_shell_quote() {
+        for argv in [
+            vec!["qemu-system-x86_64", "-append", "ktest ktest.boot=1", "-kernel", "/a b/k.elf"],
+            vec!["x", "it's", ""],
+        ] {
+            let line: Vec<String> = argv.iter().map(|word| shell_quote(word)).collect();
+            assert_eq!(shell_words(&line.join(" ")), argv, "{}", line.join(" "));
+        }
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub fn gdb_packages() -> Packages {
     Packages { debian: "gdb-multiarch".into(), fedora: "gdb".into(), arch: "gdb".into(), brew: "gdb".into() }
 }
 
+/// The packages that provide `qemu-img` (recordings' snapshot images), per package manager.
+pub fn qemu_img_packages() -> Packages {
+    Packages { debian: "qemu-utils".into(), fedora: "qemu-img".into(), arch: "qemu-img".into(), brew: "qemu".into() }
+}
+
 /// A package manager the xtask knows how to drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PackageManager {
@@ -84,17 +89,14 @@ fn find_non_executable(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }
 
-/// The oldest QEMU the harness works with (semihosting exit on riscv64 S-mode needs 7.0);
-/// it is tested with 7.2.
+/// The oldest QEMU the harness works with (7.0 brought semihosting to riscv64 S-mode, which
+/// the riscv64 self-test calls to show it refused); it is tested with 7.2.
 pub const MIN_QEMU: (u32, u32) = (7, 0);
 
 /// Checks that the QEMU at `path` is new enough, running `--version` only when the binary
 /// changed since the last check (recorded in `cache`).
 pub fn check_qemu_version(path: &Path, packages: &Packages, cache: &Path) -> Result<()> {
-    let meta = path.metadata().map_err(|error| anyhow::anyhow!("cannot stat `{}`: {error}", path.display()))?;
-    let mtime =
-        meta.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
-    let key = format!("{}\t{}\t{}", path.display(), mtime.as_nanos(), meta.len());
+    let key = binary_key(path)?;
     let cached = std::fs::read_to_string(cache).unwrap_or_default();
     if cached.lines().any(|line| line == key) {
         return Ok(());
@@ -126,6 +128,15 @@ pub fn check_qemu_version(path: &Path, packages: &Packages, cache: &Path) -> Res
     // Only a cache: if writing it fails, the next run asks QEMU again.
     let _ = crate::fsutil::write_atomically(cache, (lines.join("\n") + "\n").as_bytes());
     Ok(())
+}
+
+/// What identifies one build of a program for the caches of facts about it (its version,
+/// its sandbox): its path, mtime and size, tab-separated. Another build gets another key.
+pub fn binary_key(path: &Path) -> Result<String> {
+    let meta = path.metadata().map_err(|error| anyhow::anyhow!("cannot stat `{}`: {error}", path.display()))?;
+    let mtime =
+        meta.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+    Ok(format!("{}\t{}\t{}", path.display(), mtime.as_nanos(), meta.len()))
 }
 
 /// `QEMU emulator version 7.2.22 (Debian ...)` → (7, 2, 22).
@@ -161,10 +172,18 @@ pub fn require(program: &str, packages: &Packages, allow_install: bool) -> Resul
             packages.debian
         );
     }
+    let package = install_package(&format!("`{program}`"), packages, allow_install)?;
+    find_on_path(program).ok_or_else(|| anyhow::anyhow!("installed `{package}` but `{program}` is still not on PATH"))
+}
+
+/// Installs the package of `packages` for this machine's package manager (printing each
+/// command first), or fails naming what is missing (`what`) and the exact install command.
+/// The package's name on success.
+pub fn install_package(what: &str, packages: &Packages, allow_install: bool) -> Result<String> {
     let Some(manager) = PackageManager::detect() else {
         bail!(
-            "`{program}` is not installed and no known package manager (apt-get, dnf, pacman, brew) was found: \
-             install it (Debian/Ubuntu package `{}`) and put it on PATH",
+            "{what} is not installed and no known package manager (apt-get, dnf, pacman, brew) was found: \
+             install it (Debian/Ubuntu package `{}`)",
             packages.debian
         );
     };
@@ -172,7 +191,7 @@ pub fn require(program: &str, packages: &Packages, allow_install: bool) -> Resul
     let privilege = privilege_prefix(manager);
     if !allow_install || privilege.is_none() {
         let why = if allow_install { "installing needs root or password-less sudo" } else { "installs are turned off" };
-        bail!("`{program}` is not installed ({why}); install it with:\n    {}", manager.install_command(package));
+        bail!("{what} is not installed ({why}); install it with:\n    {}", manager.install_command(package));
     }
     let prefix = privilege.unwrap_or_default();
     let with_prefix = |words: Vec<String>| prefix.iter().cloned().chain(words).collect::<Vec<_>>();
@@ -181,7 +200,37 @@ pub fn require(program: &str, packages: &Packages, allow_install: bool) -> Resul
         run_install_step(&with_prefix(vec!["apt-get".into(), "update".into(), "-q".into()]))?;
     }
     run_install_step(&with_prefix(manager.install_argv(package)))?;
-    find_on_path(program).ok_or_else(|| anyhow::anyhow!("installed `{package}` but `{program}` is still not on PATH"))
+    Ok(package.to_string())
+}
+
+/// `file` (a firmware image such as OpenSBI) in one of the data directories of the QEMU at
+/// `qemu` (`qemu -L help` lists them), if it is there.
+pub fn qemu_firmware(qemu: &Path, file: &str) -> Option<PathBuf> {
+    let output = Command::new(qemu).args(["-L", "help"]).stdin(std::process::Stdio::null()).output().ok()?;
+    String::from_utf8_lossy(&output.stdout).lines().map(|line| Path::new(line).join(file)).find(|path| path.is_file())
+}
+
+/// Where QEMU's firmware images live when a distribution packages them apart from the
+/// emulator (Debian's and Ubuntu's `qemu-system-data` holds OpenSBI); elsewhere the
+/// emulator's own package has them.
+pub fn firmware_packages(emulator: &Packages) -> Packages {
+    Packages { debian: "qemu-system-data".into(), ..emulator.clone() }
+}
+
+/// A cargo subcommand the tests use (`cargo-nextest`), installed with `cargo install` when
+/// missing and allowed (printing the command), else named with that command.
+pub fn require_cargo_tool(program: &str, crate_name: &str, allow_install: bool) -> Result<PathBuf> {
+    if let Some(path) = find_on_path(program) {
+        return Ok(path);
+    }
+    let argv: Vec<String> = ["cargo", "install", crate_name, "--locked"].iter().map(|word| word.to_string()).collect();
+    if !allow_install {
+        bail!("`{program}` is not installed (installs are turned off); install it with:\n    {}", argv.join(" "));
+    }
+    run_install_step(&argv)?;
+    find_on_path(program).ok_or_else(|| {
+        anyhow::anyhow!("installed `{crate_name}` but `{program}` is still not on PATH (is ~/.cargo/bin on it?)")
+    })
 }
 
 /// `Some([])` when running as root, `Some(["sudo", "-n"])` with password-less sudo, else None.
@@ -261,6 +310,14 @@ mod tests {
         std::fs::write(&fake, "#!/bin/sh\necho 'QEMU emulator version 7.2.22'\n").unwrap();
         check_qemu_version(&fake, &packages, &cache).unwrap();
         assert!(std::fs::read_to_string(&cache).unwrap().contains("qemu-system-x86_64\t"));
+    }
+
+    #[test]
+    fn a_missing_cargo_tool_with_installs_off_names_cargo_install() {
+        let error = require_cargo_tool("cargo-surely-not-real-xyz", "surely-not-real-xyz", false).unwrap_err();
+        let error = error.to_string();
+        assert!(error.contains("`cargo-surely-not-real-xyz` is not installed (installs are turned off)"), "{error}");
+        assert!(error.contains("cargo install surely-not-real-xyz --locked"), "{error}");
     }
 
     #[test]

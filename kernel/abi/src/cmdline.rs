@@ -6,6 +6,7 @@
 //! know are left for the kernel's other users.
 
 use crate::partition::Partition;
+use crate::set::TestSet;
 use core::fmt;
 
 /// Run the kernel's tests instead of its normal work.
@@ -16,6 +17,12 @@ pub const LIST: &str = "ktest.list";
 pub const FILTER: &str = "ktest.filter";
 /// `ktest.exact`: the filters are whole test names.
 pub const EXACT: &str = "ktest.exact";
+/// `ktest.ignored`: run `#[ktest(ignore)]` tests too, instead of reporting them skipped
+/// (libtest's `--include-ignored`; with a set of their positions, `--ignored`).
+pub const IGNORED: &str = "ktest.ignored";
+/// `ktest.crate=A,B`: only tests of crates A and B (a test's crate is the first segment of
+/// its name; `-` and `_` are the same here, so a package name works too).
+pub const CRATE: &str = "ktest.crate";
 /// `ktest.after=NAME`: skip every test up to and including NAME (in name order): where a
 /// new boot resumes after a test that ended the previous one.
 pub const AFTER: &str = "ktest.after";
@@ -23,6 +30,9 @@ pub const AFTER: &str = "ktest.after";
 pub const BOOT: &str = "ktest.boot";
 /// `ktest.partition=slice:K/N` (or `hash:K/N`): run one of N slices of the selected tests.
 pub const PARTITION: &str = "ktest.partition";
+/// `ktest.set=BITS`: of the tests selected so far (after the partition), only those the
+/// bitmap names (see [`crate::set`]).
+pub const SET: &str = "ktest.set";
 /// `ktest.attempt=K`: this boot re-runs a failed test for the K-th time (`--retries`).
 pub const ATTEMPT: &str = "ktest.attempt";
 /// `panic`: panic on purpose after the banner (the harness's own tests use it).
@@ -45,12 +55,17 @@ pub struct Request<'a> {
     pub run_tests: bool,
     pub list: bool,
     pub exact: bool,
+    /// `ktest.ignored`: ignored tests run as well.
+    pub include_ignored: bool,
     pub panic: bool,
     pub debug: bool,
     pub gdbstub: GdbStub,
     pub filters: Filters<'a>,
+    /// `ktest.crate`: the crates whose tests run (empty: every crate's).
+    pub crates: Filters<'a>,
     pub after: Option<&'a str>,
     pub partition: Option<Partition>,
+    pub set: Option<TestSet<'a>>,
     pub attempt: u32,
     pub boot: u32,
 }
@@ -66,7 +81,8 @@ pub enum GdbStub {
     Wait,
 }
 
-/// A fixed-capacity list of filters (the kernel parses it before it has a heap).
+/// A fixed-capacity list of words, the filters or the crates (the kernel parses it before it
+/// has a heap).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filters<'a> {
     items: [&'a str; MAX_FILTERS],
@@ -74,15 +90,25 @@ pub struct Filters<'a> {
 }
 
 impl<'a> Filters<'a> {
+    /// Adds a test-name filter (any word without a comma).
     pub fn push(&mut self, filter: &'a str) -> Result<(), Error<'a>> {
-        if filter.is_empty() {
+        self.push_checked(FILTER, filter, |filter| is_word(filter) && !filter.contains(','))
+    }
+
+    /// Adds a crate name (letters, digits, `_` and `-`).
+    pub fn push_crate(&mut self, name: &'a str) -> Result<(), Error<'a>> {
+        self.push_checked(CRATE, name, is_crate_name)
+    }
+
+    fn push_checked(&mut self, key: &'static str, word: &'a str, valid: fn(&str) -> bool) -> Result<(), Error<'a>> {
+        if word.is_empty() {
             return Ok(());
         }
-        if !is_word(filter) || filter.contains(',') {
-            return Err(Error::BadValue { key: FILTER, value: filter });
+        if !valid(word) {
+            return Err(Error::BadValue { key, value: word });
         }
         let slot = self.items.get_mut(self.len).ok_or(Error::TooManyFilters)?;
-        *slot = filter;
+        *slot = word;
         self.len += 1;
         Ok(())
     }
@@ -107,7 +133,7 @@ impl fmt::Display for Error<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BadValue { key, value } => write!(f, "bad value `{value}` for `{key}`"),
-            Error::TooManyFilters => write!(f, "more than {MAX_FILTERS} test filters"),
+            Error::TooManyFilters => write!(f, "more than {MAX_FILTERS} test filters or crates"),
         }
     }
 }
@@ -115,6 +141,18 @@ impl fmt::Display for Error<'_> {
 /// A value that fits in one command-line word: non-empty printable ASCII, no spaces.
 fn is_word(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_graphic())
+}
+
+/// A crate or package name: letters, digits, `_` and `-`.
+fn is_crate_name(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// Whether two crate names are the same crate: cargo turns a package's `-` into `_` for
+/// its crate name.
+fn same_crate(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
 }
 
 impl<'a> Request<'a> {
@@ -130,6 +168,7 @@ impl<'a> Request<'a> {
                 (RUN_TESTS, None) => request.run_tests = true,
                 (LIST, None) => request.list = true,
                 (EXACT, None) => request.exact = true,
+                (IGNORED, None) => request.include_ignored = true,
                 (PANIC, None) => request.panic = true,
                 (DEBUG, None) => request.debug = true,
                 (GDBSTUB, None) => request.gdbstub = request.gdbstub.max(GdbStub::On),
@@ -139,11 +178,19 @@ impl<'a> Request<'a> {
                         request.filters.push(filter)?;
                     }
                 }
+                (CRATE, Some(value)) => {
+                    for name in value.split(',') {
+                        request.crates.push_crate(name)?;
+                    }
+                }
                 (AFTER, Some(value)) if is_word(value) => request.after = Some(value),
                 (AFTER, Some(value)) => return Err(Error::BadValue { key: AFTER, value }),
                 (PARTITION, Some(value)) => {
                     request.partition =
                         Some(Partition::parse(value).map_err(|_| Error::BadValue { key: PARTITION, value })?)
+                }
+                (SET, Some(value)) => {
+                    request.set = Some(TestSet::parse(value).map_err(|_| Error::BadValue { key: SET, value })?)
                 }
                 (ATTEMPT, Some(value)) => {
                     request.attempt = value.parse().map_err(|_| Error::BadValue { key: ATTEMPT, value })?
@@ -169,6 +216,9 @@ impl<'a> Request<'a> {
         if self.exact {
             words.word(format_args!("{EXACT}"))?;
         }
+        if self.include_ignored {
+            words.word(format_args!("{IGNORED}"))?;
+        }
         if self.panic {
             words.word(format_args!("{PANIC}"))?;
         }
@@ -183,11 +233,17 @@ impl<'a> Request<'a> {
         if !self.filters.is_empty() {
             words.word(format_args!("{FILTER}={}", Joined(self.filters.as_slice())))?;
         }
+        if !self.crates.is_empty() {
+            words.word(format_args!("{CRATE}={}", Joined(self.crates.as_slice())))?;
+        }
         if let Some(after) = self.after {
             words.word(format_args!("{AFTER}={after}"))?;
         }
         if let Some(partition) = self.partition {
             words.word(format_args!("{PARTITION}={partition}"))?;
+        }
+        if let Some(set) = self.set {
+            words.word(format_args!("{SET}={set}"))?;
         }
         if self.attempt != 0 {
             words.word(format_args!("{ATTEMPT}={}", self.attempt))?;
@@ -198,11 +254,19 @@ impl<'a> Request<'a> {
         Ok(())
     }
 
-    /// Whether test `name` is selected by the filters (before `after` is applied).
+    /// Whether test `name` is selected by the crates and the filters (before `after` is
+    /// applied). A test's name starts with its crate: `mm::tests::heap_grows`.
     pub fn selects(&self, name: &str) -> bool {
         let filters = self.filters.as_slice();
-        filters.is_empty()
-            || filters.iter().any(|filter| if self.exact { name == *filter } else { name.contains(filter) })
+        self.selects_crate(name.split("::").next().unwrap_or(name))
+            && (filters.is_empty()
+                || filters.iter().any(|filter| if self.exact { name == *filter } else { name.contains(filter) }))
+    }
+
+    /// Whether tests of crate `name` are selected (`ktest.crate`; all are without it).
+    pub fn selects_crate(&self, name: &str) -> bool {
+        let crates = self.crates.as_slice();
+        crates.is_empty() || crates.iter().any(|selected| same_crate(selected, name))
     }
 
     /// Whether test `name` runs in this boot: selected, and after the resume point.
@@ -259,12 +323,15 @@ mod tests {
             run_tests: true,
             list: true,
             exact: true,
+            include_ignored: true,
             panic: true,
             debug: true,
             gdbstub: GdbStub::Wait,
             filters: filters(&["mm::heap", "fmt"]),
+            crates: crates(&["mm", "minimal-kernel"]),
             after: Some("mm::heap::big"),
             partition: Some(Partition::parse("hash:2/5").unwrap()),
+            set: Some(TestSet::parse("gA-_").unwrap()),
             attempt: 2,
             boot: 3,
         };
@@ -272,9 +339,38 @@ mod tests {
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact panic ktest.debug gdbstub.wait ktest.filter=mm::heap,fmt ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.attempt=2 ktest.boot=3"
+            "ktest ktest.list ktest.exact ktest.ignored panic ktest.debug gdbstub.wait ktest.filter=mm::heap,fmt ktest.crate=mm,minimal-kernel ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.set=gA-_ ktest.attempt=2 ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
+    }
+
+    fn crates<'a>(items: &[&'a str]) -> Filters<'a> {
+        let mut crates = Filters::default();
+        for item in items {
+            crates.push_crate(item).unwrap();
+        }
+        crates
+    }
+
+    #[test]
+    fn crates_select_by_the_first_segment_of_a_name_with_dash_and_underscore_alike() {
+        let request = Request::parse("ktest.crate=mm,minimal-kernel").unwrap();
+        assert_eq!(request.crates.as_slice(), ["mm", "minimal-kernel"]);
+        assert!(request.selects("mm::tests::heap_grows"));
+        assert!(request.selects("minimal_kernel::tests::adds"));
+        assert!(!request.selects("kernel::tests::fmt_integers"));
+        assert!(!request.selects("mmx::tests::other"), "a crate is a whole segment, not a prefix");
+        // With filters too, a test must pass both.
+        let both = Request::parse("ktest.crate=kernel ktest.filter=fmt_").unwrap();
+        assert!(both.selects("kernel::tests::fmt_integers"));
+        assert!(!both.selects("kernel::tests::heap_box_and_string"));
+        assert!(!both.selects("mm::fmt_like"));
+        assert_eq!(Request::parse("ktest.crate=mm::x"), Err(Error::BadValue { key: CRATE, value: "mm::x" }));
+    }
+
+    #[test]
+    fn a_set_that_is_not_base64url_is_named() {
+        assert_eq!(Request::parse("ktest.set=ab+c"), Err(Error::BadValue { key: SET, value: "ab+c" }));
     }
 
     #[test]

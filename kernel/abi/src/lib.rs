@@ -10,7 +10,10 @@
 extern crate std;
 
 pub mod cmdline;
+#[cfg(test)]
+mod limits;
 pub mod partition;
+pub mod set;
 
 /// How a boot ended, as the kernel reports it through the arch's exit device.
 ///
@@ -66,6 +69,9 @@ pub mod ktap {
     /// `# duration_ns: N` before a result line: the test took N nanoseconds by the
     /// arch's own counter.
     pub const DURATION_NS: &str = "# duration_ns: ";
+    /// `# leaked: N bytes` after a test's result line: N more bytes of heap were in use
+    /// after the test than before it (a panicking test never frees what it allocated).
+    pub const LEAKED: &str = "# leaked: ";
     /// `# panicked at FILE:LINE:COL: MESSAGE`: the test (or the kernel) panicked.
     pub const PANICKED_AT: &str = "# panicked at ";
     /// `# fault: KIND at ADDRESS, pc PC`: a CPU exception ended the test.
@@ -82,6 +88,12 @@ pub mod ktap {
     /// `# debug: stopped NAME`: with `ktest.debug`, the kernel stopped in `ktest_debug_stop`
     /// after NAME failed; it waits there until a debugger clears `KTEST_DEBUG_HOLD`.
     pub const DEBUG_STOP: &str = "# debug: stopped ";
+    /// `# build-id: HEX` at boot: the GNU build-id of the kernel image, so that a saved log
+    /// is symbolized only with the image that made it.
+    pub const BUILD_ID: &str = "# build-id: ";
+    /// How the runner's own statements about a failure begin (they end a multi-line panic
+    /// message in a failure's diagnostics).
+    pub const RUNNER_NOTES: [&str; 3] = ["test did not panic", "panic message did not contain", "expected a panic"];
     /// The function the kernel waits in, and the flag that holds it there (unmangled).
     pub const DEBUG_STOP_FUNCTION: &str = "ktest_debug_stop";
     pub const DEBUG_HOLD_FLAG: &str = "KTEST_DEBUG_HOLD";

@@ -30,6 +30,8 @@ pub struct Partition {
 pub enum Error {
     /// Not `slice:K/N` or `hash:K/N`.
     Form,
+    /// N is 0: there is no slice to take.
+    NoSlices,
     /// K is not between 1 and N.
     Range,
 }
@@ -38,6 +40,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Form => f.write_str("expected `slice:K/N` or `hash:K/N`"),
+            Error::NoSlices => f.write_str("N must be at least 1"),
             Error::Range => f.write_str("K must be between 1 and N"),
         }
     }
@@ -54,6 +57,9 @@ impl Partition {
         let (index, count) = fraction.split_once('/').ok_or(Error::Form)?;
         let index: u32 = index.parse().map_err(|_| Error::Form)?;
         let count: u32 = count.parse().map_err(|_| Error::Form)?;
+        if count == 0 {
+            return Err(Error::NoSlices);
+        }
         if index == 0 || index > count {
             return Err(Error::Range);
         }
@@ -140,7 +146,9 @@ mod tests {
         for (text, error) in [
             ("slice:0/3", Error::Range),
             ("slice:4/3", Error::Range),
-            ("slice:1/0", Error::Range),
+            ("slice:1/0", Error::NoSlices),
+            ("hash:0/0", Error::NoSlices),
+            ("slice:1/99999999999", Error::Form),
             ("slices:1/3", Error::Form),
             ("slice:1", Error::Form),
             ("slice:a/3", Error::Form),

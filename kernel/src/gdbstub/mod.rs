@@ -13,23 +13,28 @@
 //! does not reach a running kernel. One CPU, no threads: the stub's state is in one lock,
 //! and a trap inside the stub itself (which would deadlock) goes to the fatal path instead.
 //!
+//! The trap path neither allocates nor waits for the console: the breakpoint table and the
+//! packet buffer are fixed, an error's text goes into a fixed buffer, and messages go out
+//! through `console::print_from_trap` (the stopped code may hold the heap's or the console's
+//! lock).
+//!
 //! Per arch (`arch::gdb`): the register layout and target description (`gdbstub_arch`),
 //! reading and writing a trap frame's registers, the breakpoint instruction, single-step
 //! (none on riscv64: gdb steps in software there), and the port.
 
-mod signal;
 mod target;
 #[cfg(any(test, feature = "ktest"))]
 mod tests;
 
-pub use signal::Signal;
+pub use arch::Signal;
 
-use crate::arch::{self, TrapFrame};
-use crate::mm::MemoryMap;
+use arch::TrapFrame;
+use core::fmt::{self, Write as _};
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::state_machine::GdbStubStateMachine;
-use gdbstub::stub::{DisconnectReason, GdbStub, SingleThreadStopReason};
+use gdbstub::stub::{DisconnectReason, GdbStubBuilder, SingleThreadStopReason};
 use kernel_abi::cmdline::GdbStub as Mode;
+use mm::MemoryMap;
 use spin::Mutex;
 use target::{KernelTarget, Resume};
 
@@ -120,10 +125,18 @@ fn serve(frame: &mut TrapFrame, reason: StopReason) -> bool {
     arch::gdb::set_single_step(frame, false);
     let machine = match stub.machine.take() {
         Some(machine) => machine,
-        None => match GdbStub::new(Link).run_state_machine(&mut stub.target) {
+        // SAFETY: only one machine exists at a time, and there is none now (`machine` was
+        // None): nothing else refers to the buffer.
+        None => match GdbStubBuilder::new(Link)
+            .with_packet_buffer(unsafe { core::slice::from_raw_parts_mut((&raw mut PACKET_BUFFER).cast::<u8>(), 4096) })
+            .build()
+            .map_err(|error| ErrorText::from(format_args!("{error:?}")))
+            .and_then(|gdb| {
+                gdb.run_state_machine(&mut stub.target).map_err(|error| ErrorText::from(format_args!("{error:?}")))
+            }) {
             Ok(machine) => machine,
             Err(error) => {
-                println!("gdbstub: cannot start the protocol: {error:?}");
+                trap_println(format_args!("gdbstub: cannot start the protocol: {error}"));
                 return false;
             }
         },
@@ -140,16 +153,16 @@ fn serve(frame: &mut TrapFrame, reason: StopReason) -> bool {
         Ok(Session::Ended(gone)) => {
             stub.target.remove_all_breakpoints();
             if matches!(gone, GdbStubStateMachine::Disconnected(gone) if gone.get_reason() == DisconnectReason::Kill) {
-                println!("gdbstub: the debugger killed the kernel");
+                trap_println(format_args!("gdbstub: the debugger killed the kernel"));
                 drop(guard);
                 arch::exit(kernel_abi::ExitCode::Panic);
             }
-            println!("gdbstub: the debugger detached");
+            trap_println(format_args!("gdbstub: the debugger detached"));
             false
         }
         Err(error) => {
             stub.target.remove_all_breakpoints();
-            println!("gdbstub: protocol error, the debugger is disconnected: {error}");
+            trap_println(format_args!("gdbstub: protocol error, the debugger is disconnected: {error}"));
             false
         }
     }
@@ -169,19 +182,20 @@ fn session<C: ConnectionExt<Error = &'static str>>(
     machine: Machine<C>,
     target: &mut KernelTarget,
     reason: StopReason,
-) -> Result<Session<C>, alloc::string::String> {
-    use alloc::format;
+) -> Result<Session<C>, ErrorText> {
+    let format = |args: fmt::Arguments<'_>| ErrorText::from(args);
     let mut machine = match machine {
         GdbStubStateMachine::Running(running) => running.report_stop(target, reason),
         GdbStubStateMachine::CtrlCInterrupt(interrupted) => interrupted.interrupt_handled(target, Some(reason)),
         GdbStubStateMachine::Disconnected(gone) => Ok(gone.return_to_idle()),
         idle @ GdbStubStateMachine::Idle(_) => Ok(idle),
     }
-    .map_err(|error| format!("{error:?}"))?;
+    .map_err(|error| format(format_args!("{error:?}")))?;
     loop {
         machine = match machine {
             GdbStubStateMachine::Idle(mut idle) => {
-                let byte = idle.borrow_conn().read().map_err(|error| format!("reading the port: {error:?}"))?;
+                let byte =
+                    idle.borrow_conn().read().map_err(|error| format(format_args!("reading the port: {error:?}")))?;
                 idle.incoming_data(target, byte)
             }
             running @ GdbStubStateMachine::Running(_) => return Ok(Session::Resumed(running)),
@@ -191,7 +205,56 @@ fn session<C: ConnectionExt<Error = &'static str>>(
             }
             gone @ GdbStubStateMachine::Disconnected(_) => return Ok(Session::Ended(gone)),
         }
-        .map_err(|error| format!("{error:?}"))?;
+        .map_err(|error| format(format_args!("{error:?}")))?;
+    }
+}
+
+/// The protocol's packet buffer (gdbstub's default is a 4 KiB `Vec`).
+static mut PACKET_BUFFER: [u8; 4096] = [0; 4096];
+
+/// Prints a line from the trap path: never waits for the console's lock, never allocates.
+fn trap_println(args: fmt::Arguments<'_>) {
+    crate::console::print_from_trap(format_args!("{args}\n"));
+}
+
+/// An error's text, in a fixed buffer (the trap path does not allocate); cut if too long.
+pub struct ErrorText {
+    bytes: [u8; 104],
+    len: usize,
+}
+
+impl From<fmt::Arguments<'_>> for ErrorText {
+    fn from(args: fmt::Arguments<'_>) -> ErrorText {
+        let mut text = ErrorText { bytes: [0; 104], len: 0 };
+        let _ = text.write_fmt(args);
+        text
+    }
+}
+
+impl fmt::Write for ErrorText {
+    fn write_str(&mut self, piece: &str) -> fmt::Result {
+        for character in piece.chars() {
+            let mut encoded = [0; 4];
+            let encoded = character.encode_utf8(&mut encoded).as_bytes();
+            if self.len + encoded.len() > self.bytes.len() {
+                break;
+            }
+            self.bytes[self.len..self.len + encoded.len()].copy_from_slice(encoded);
+            self.len += encoded.len();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ErrorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("?"))
+    }
+}
+
+impl fmt::Debug for ErrorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

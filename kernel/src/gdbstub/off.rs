@@ -1,14 +1,11 @@
 //! The GDB stub's entry points in a kernel built without the `gdbstub` feature: the trap
 //! handlers call them either way, and here they do nothing.
 
-#[path = "signal.rs"]
-mod signal;
+pub use arch::Signal;
 
-pub use signal::Signal;
-
-use crate::arch::TrapFrame;
-use crate::mm::MemoryMap;
+use arch::TrapFrame;
 use kernel_abi::cmdline::GdbStub as Mode;
+use mm::MemoryMap;
 
 pub fn init(mode: Mode, _memory: &MemoryMap) {
     if mode != Mode::Off {

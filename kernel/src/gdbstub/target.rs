@@ -1,9 +1,7 @@
 //! What the debugger sees: the stopped CPU's registers (its trap frame), memory, and the
 //! breakpoints it set, as a `gdbstub` single-thread target.
 
-use crate::arch::{self, TrapFrame};
-use crate::mm::{self, MemoryMap, Region, Regions};
-use alloc::vec::Vec;
+use arch::TrapFrame;
 use core::ptr::NonNull;
 use gdbstub::common::Signal;
 use gdbstub::target::ext::base::BaseOps;
@@ -12,6 +10,7 @@ use gdbstub::target::ext::base::singlethread::{
 };
 use gdbstub::target::ext::breakpoints::{Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
+use mm::{self, MemoryMap, Region, Regions};
 
 /// How the debugger resumed the CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +19,12 @@ pub enum Resume {
     Step,
 }
 
+/// Breakpoints the debugger can have at once: a fixed table, since the stub runs in trap
+/// handlers and must not allocate (the heap's lock may be held by the interrupted code).
+const MAX_BREAKPOINTS: usize = 64;
+
 /// A breakpoint the debugger set: where, and the bytes its instruction replaced.
+#[derive(Clone, Copy)]
 struct Breakpoint {
     address: usize,
     saved: [u8; 4],
@@ -30,7 +34,7 @@ struct Breakpoint {
 pub struct KernelTarget {
     /// The stopped CPU's state, while stopped.
     frame: Option<NonNull<TrapFrame>>,
-    breakpoints: Vec<Breakpoint>,
+    breakpoints: [Option<Breakpoint>; MAX_BREAKPOINTS],
     resume: Resume,
     /// The memory the debugger may read and write: RAM the boot path gave (minus what it
     /// reserved, which may be firmware that faults on access) and the kernel image. Anything
@@ -48,7 +52,7 @@ impl KernelTarget {
         if let Some(hole) = arch::gdb::inaccessible() {
             accessible.remove(hole);
         }
-        KernelTarget { frame: None, breakpoints: Vec::new(), resume: Resume::Continue, accessible }
+        KernelTarget { frame: None, breakpoints: [None; MAX_BREAKPOINTS], resume: Resume::Continue, accessible }
     }
 
     pub fn stopped_at(&mut self, frame: &mut TrapFrame) {
@@ -71,12 +75,12 @@ impl KernelTarget {
     }
 
     pub fn has_breakpoint(&self, address: usize) -> bool {
-        self.breakpoints.iter().any(|breakpoint| breakpoint.address == address)
+        self.breakpoints.iter().flatten().any(|breakpoint| breakpoint.address == address)
     }
 
     /// Puts back what every breakpoint replaced (the debugger is gone).
     pub fn remove_all_breakpoints(&mut self) {
-        for breakpoint in core::mem::take(&mut self.breakpoints) {
+        for breakpoint in self.breakpoints.iter_mut().filter_map(Option::take) {
             // SAFETY: the address was accessible when the breakpoint went in.
             unsafe { write_code(breakpoint.address, &breakpoint.saved[..breakpoint.len]) };
         }
@@ -97,9 +101,11 @@ impl KernelTarget {
 unsafe fn write_code(address: usize, bytes: &[u8]) {
     // SAFETY: the caller vouches for the range; volatile, so that the stores happen before
     // the cache maintenance.
+    // Through the arch's writable alias: code may be mapped read-execute (riscv64's W^X).
+    let writable = arch::gdb::writable_alias(address);
     unsafe {
         for (offset, byte) in bytes.iter().enumerate() {
-            ((address + offset) as *mut u8).write_volatile(*byte);
+            ((writable + offset) as *mut u8).write_volatile(*byte);
         }
     }
     arch::gdb::instructions_changed(address, bytes.len());
@@ -182,19 +188,21 @@ impl SwBreakpoint for KernelTarget {
         if self.has_breakpoint(start) {
             return Ok(true);
         }
+        let Some(slot) = self.breakpoints.iter().position(Option::is_none) else { return Ok(false) };
         let mut saved = [0; 4];
         self.read_addrs(address, &mut saved[..instruction.len()])?;
         // SAFETY: `check` found the range in accessible memory.
         unsafe { write_code(start, instruction) };
-        self.breakpoints.push(Breakpoint { address: start, saved, len: instruction.len() });
+        self.breakpoints[slot] = Some(Breakpoint { address: start, saved, len: instruction.len() });
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, address: u64, _kind: usize) -> TargetResult<bool, Self> {
-        let Some(index) = self.breakpoints.iter().position(|breakpoint| breakpoint.address as u64 == address) else {
-            return Ok(false);
-        };
-        let breakpoint = self.breakpoints.swap_remove(index);
+        let slot = self
+            .breakpoints
+            .iter_mut()
+            .find(|slot| slot.is_some_and(|breakpoint| breakpoint.address as u64 == address));
+        let Some(breakpoint) = slot.and_then(Option::take) else { return Ok(false) };
         // SAFETY: the address was accessible when the breakpoint went in.
         unsafe { write_code(breakpoint.address, &breakpoint.saved[..breakpoint.len]) };
         Ok(true)

@@ -3,18 +3,18 @@
 
 use super::target::{KernelTarget, Resume};
 use super::{Machine, Session, StopReason, session};
-use crate::arch::{TrapFrame, gdb};
-use crate::ktest::ktest;
-use crate::mm::MemoryMap;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use arch::{TrapFrame, gdb};
 use core::sync::atomic::{AtomicU32, Ordering};
 use gdbstub::arch::Registers as _;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::state_machine::GdbStubStateMachine;
 use gdbstub::stub::{DisconnectReason, GdbStub};
+use ktest::ktest;
+use mm::MemoryMap;
 
 /// What gdb sent (to be read) and what the stub wrote.
 #[derive(Default)]

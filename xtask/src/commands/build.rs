@@ -2,7 +2,7 @@
 
 use super::{BuildFlags, Context, parse_arch};
 use crate::arch::ArchSelection;
-use crate::build::{BuildOptions, build};
+use crate::build::build;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -21,7 +21,7 @@ pub struct Build {
 impl Build {
     pub fn run(self, context: &Context) -> anyhow::Result<ExitCode> {
         let arches = context.arches.select(&self.arch);
-        let options = BuildOptions { release: self.build.release, features: self.build.features };
+        let options = self.build.options(context, &[])?;
         if self.check_reproducible {
             crate::build::check_reproducible(&context.workspace, &arches, &options)?;
             return Ok(ExitCode::SUCCESS);

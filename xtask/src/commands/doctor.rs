@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 #[derive(clap::Args)]
-pub struct Doctor {}
+pub struct Doctor {
+    /// Install what is missing first, as `cargo xtask setup` does.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix`: install nothing, name the install commands (also: XTASK_NO_INSTALL=1).
+    #[arg(long)]
+    no_install: bool,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Status {
@@ -75,6 +82,18 @@ fn toolchain_checks() -> Vec<Check> {
             Check::missing(format!("  component {component}"), format!("`{}` is missing", path.display()), fix.clone())
         });
     }
+    // `cargo xtask lint` runs these two.
+    let cargo = std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| "cargo".into());
+    for (component, args) in [("rustfmt", ["fmt", "--version"]), ("clippy", ["clippy", "--version"])] {
+        checks.push(match first_line(&cargo, &args) {
+            Some(version) => Check::ok(format!("  component {component}"), version),
+            None => Check::missing(
+                format!("  component {component}"),
+                format!("`cargo {}` does not run", args[0]),
+                fix.clone(),
+            ),
+        });
+    }
     checks
 }
 
@@ -83,28 +102,73 @@ fn qemu_checks(arch: &Arch) -> Vec<Check> {
     let Some(path) = tools::find_on_path(binary) else {
         return vec![Check::missing(binary.clone(), "not on PATH", install_fix(&arch.packages))];
     };
-    let mut checks = vec![match first_line(&path, &["--version"]) {
+    let version_line = first_line(&path, &["--version"]);
+    let mut checks = vec![match &version_line {
         Some(version) => Check::ok(binary.clone(), format!("{version} ({})", path.display())),
         None => {
             Check::missing(binary.clone(), format!("`{}` does not run", path.display()), install_fix(&arch.packages))
         }
     }];
+    // Asked once per binary (cached like the version check): `-sandbox` is used only where
+    // this QEMU was built with it.
+    checks.push(match crate::sandbox::seccomp(&path, &crate::qemu::sandbox_cache()) {
+        crate::sandbox::Seccomp::Supported => {
+            Check::ok(format!("  {} sandbox", arch.name), "-sandbox (seccomp): used for every boot")
+        }
+        crate::sandbox::Seccomp::Unsupported(reason) => Check::note(
+            format!("  {} sandbox", arch.name),
+            format!("no seccomp sandbox in this QEMU ({reason}): it runs without `-sandbox`"),
+        ),
+    });
+    checks.push(record_replay_check(arch, version_line.as_deref()));
     if let Some(file) = &arch.qemu.firmware_file {
-        let search = Command::new(&path).args(["-L", "help"]).stdin(Stdio::null()).output();
-        let directories: Vec<PathBuf> = search
-            .map(|output| String::from_utf8_lossy(&output.stdout).lines().map(PathBuf::from).collect())
-            .unwrap_or_default();
         let what = format!("  {} firmware", arch.name);
-        checks.push(match directories.iter().map(|dir| dir.join(file)).find(|candidate| candidate.is_file()) {
+        checks.push(match tools::qemu_firmware(&path, file) {
             Some(found) => Check::ok(what, found.display().to_string()),
             None => Check::missing(
                 what,
                 format!("`{file}` is in none of QEMU's data directories"),
-                install_fix(&arch.packages),
+                install_fix(&tools::firmware_packages(&arch.packages)),
             ),
         });
     }
     checks
+}
+
+/// Time-travel debugging (`--record-failures`, `gdb --replay`): QEMU's record/replay with
+/// reverse execution (QEMU 5.0 and later; seen working here with 7.2 on every arch), and
+/// `qemu-img` for the snapshot image. Optional: nothing else needs it.
+fn record_replay_check(arch: &Arch, version_line: Option<&str>) -> Check {
+    let what = format!("  {} record/replay", arch.name);
+    let version = version_line.and_then(crate::record::qemu_version);
+    let Some(qemu_img) = crate::record::qemu_img() else {
+        return Check {
+            what,
+            status: Status::Note,
+            detail: "no `qemu-img` (it makes the snapshot image a recording needs): `--record-failures` cannot record"
+                .into(),
+            fix: install_fix(&tools::qemu_img_packages()),
+        };
+    };
+    match version {
+        Some((major, minor)) if (major, minor) >= crate::record::MIN_QEMU => match &arch.reverse_execution_limit {
+            None => Check::ok(
+                what,
+                format!("QEMU {major}.{minor}: record, replay and reverse execution; {}", qemu_img.display()),
+            ),
+            Some(limit) => Check::note(
+                what,
+                format!("QEMU {major}.{minor}: record and replay; reverse execution only partly: {limit}"),
+            ),
+        },
+        Some((major, minor)) => Check::note(
+            what,
+            format!(
+                "QEMU {major}.{minor} has no reverse execution (5.0 and later have): `--replay` cannot run backwards"
+            ),
+        ),
+        None => Check::note(what, "cannot tell QEMU's version"),
+    }
 }
 
 fn gdb_check(arches: &[Arch]) -> Check {
@@ -121,6 +185,24 @@ fn gdb_check(arches: &[Arch]) -> Check {
         ),
         (Some(_), false) => Check::missing("debugger", format!("no gdb supports {}", unsupported.join(", ")), fix),
         (None, _) => Check::missing("debugger", "neither gdb-multiarch nor gdb is on PATH", fix),
+    }
+}
+
+/// Landlock confines what every QEMU may do with the host's files (README, "Security").
+fn landlock_check() -> Check {
+    if crate::sandbox::turned_off() {
+        return Check::note("Landlock", format!("{}=0: QEMU runs unconfined", crate::sandbox::ENV_OFF));
+    }
+    match crate::confine::landlock_abi() {
+        Some(abi) => Check::ok(
+            "Landlock",
+            format!("ABI {abi}: QEMU writes no file and reads only its installation, the libraries and the kernel"),
+        ),
+        None => Check::note(
+            "Landlock",
+            "not in this kernel (Linux 5.13+): QEMU's file access is not confined, so an aarch64 kernel's \
+             semihosting can read and write the user's files",
+        ),
     }
 }
 
@@ -155,11 +237,15 @@ fn disk_check(target: &Path) -> Check {
 
 impl Doctor {
     pub fn run(self, context: &Context) -> Result<ExitCode> {
+        if self.fix {
+            super::setup::Setup { no_install: self.no_install }.run(context)?;
+        }
         let mut checks = toolchain_checks();
         for arch in context.arches.all() {
             checks.extend(qemu_checks(arch));
         }
         checks.push(gdb_check(context.arches.all()));
+        checks.push(landlock_check());
         checks.push(kvm_check());
         checks.push(disk_check(context.workspace.target_dir()));
 

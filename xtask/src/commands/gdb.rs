@@ -6,9 +6,9 @@
 //! feature, built in): QEMU wires the arch's stub port to a socket on 127.0.0.1, and the
 //! kernel, booted with `gdbstub.wait`, waits there for the debugger before anything runs.
 
-use super::{BuildFlags, Context, QemuFlags, one_arch, parse_arch};
-use crate::arch::{Arch, ArchSelection};
-use crate::build::{BuildOptions, build};
+use super::{BuildFlags, Context, QemuFlags, one_arch, parse_one_arch};
+use crate::arch::ArchSelection;
+use crate::build::build;
 use crate::debugger::{self, GdbStart};
 use crate::exit::KernelExit;
 use crate::process::OwnedChild;
@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Gdb {
-    /// Architecture to debug [default: this machine's, else x86_64].
-    #[arg(long, value_parser = parse_arch)]
+    /// Architecture to debug [default: this machine's, else the one `targets/*.toml` marks `fallback`].
+    #[arg(long, value_parser = parse_one_arch)]
     arch: Option<ArchSelection>,
-    /// Boot the test image running only this test (`tests::fmt_integers`), with a breakpoint
+    /// Boot the test image running only this test (`kernel::tests::fmt_integers`), with a breakpoint
     /// on its function.
     #[arg(long, value_name = "NAME")]
     test: Option<String>,
@@ -56,6 +56,15 @@ pub struct Gdb {
     build: BuildFlags,
     #[command(flatten)]
     qemu: QemuFlags,
+    /// Replay a recording (`cargo xtask test --record-failures`) instead of booting:
+    /// `latest`, `RUN/ARCH/TEST` or a recording's directory. gdb stops at the failure, with
+    /// reverse execution (`reverse-stepi`, `reverse-finish`, `reverse-continue`).
+    #[arg(long, value_name = "RECORDING", conflicts_with_all = ["test", "stub", "server_only", "arch", "append"])]
+    replay: Option<String>,
+    /// With `--replay`: replay to the end without a debugger and check that the serial
+    /// output is the recorded one, byte for byte (exit 1 if not).
+    #[arg(long, requires = "replay")]
+    check: bool,
     /// Extra arguments for gdb (e.g. `-ex 'info registers'`).
     #[arg(last = true)]
     gdb_args: Vec<String>,
@@ -76,6 +85,20 @@ impl Gdb {
         if !self.server_only {
             crate::process::leave_ctrl_c_to_the_debugger();
         }
+        if let Some(spec) = &self.replay {
+            return super::replay::run(
+                context,
+                spec,
+                &super::replay::Options {
+                    check: self.check,
+                    gdb: self.gdb.as_deref(),
+                    port: self.port,
+                    batch: self.batch.as_deref(),
+                    gdb_args: &self.gdb_args,
+                    qemu: &self.qemu,
+                },
+            );
+        }
         let arch = one_arch(context, self.arch.clone(), "gdb")?;
         let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
         let qemu_binary = self.qemu.qemu_binary(&arch, &context.workspace)?;
@@ -85,19 +108,27 @@ impl Gdb {
             Err(_) if self.server_only => PathBuf::from("gdb-multiarch"),
             Err(error) => return Err(error),
         };
-        let mut features = self.build.features.clone();
+        let kernel = crate::kernel_package::KernelPackage::select(&context.workspace, self.build.kernel.as_deref())?;
+        let mut features = Vec::new();
         if self.test.is_some() {
-            features.push("ktest".into());
+            features.extend(kernel.metadata.test_features.iter().cloned());
         }
         if self.stub == Stub::Kernel {
-            features.push("gdbstub".into());
+            let Some(stub) = &kernel.metadata.gdbstub_feature else {
+                bail!(
+                    "the kernel `{}` has no GDB stub of its own (no `gdbstub-feature` in its `[package.metadata.xtask]`): \
+                     use `--stub qemu`",
+                    kernel.package
+                );
+            };
+            features.push(stub.clone());
         }
-        let options = BuildOptions { release: self.build.release, features };
+        let options = self.build.options(context, &features)?;
         let image = build(&context.workspace, std::slice::from_ref(&arch), &options, true)?.remove(0);
 
         // The kernel's stub starts after the entry: it stops the kernel itself.
         let mut breakpoints = match self.stub {
-            Stub::Qemu => vec![debugger::ENTRY_SYMBOL.to_string()],
+            Stub::Qemu => vec![kernel.metadata.entry_symbol.clone()],
             Stub::Kernel => Vec::new(),
         };
         if let Some(test) = &self.test {
@@ -127,6 +158,7 @@ impl Gdb {
             machine: self.qemu.machine.as_deref(),
             gdb: Some(server),
             extra_args: &[],
+            record: None,
         };
         eprintln!("$ {}", launch.display());
         let mut qemu = RunningQemu::start(&launch)?;
@@ -138,16 +170,6 @@ impl Gdb {
             }
         });
 
-        if self.server_only {
-            print_attach_instructions(&gdb, &image.path, &arch, server);
-            let status = qemu.wait()?;
-            if let Some(signal) = crate::process::interrupted() {
-                return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
-            }
-            eprintln!("{arch}: {}", arch.exit_protocol.decode(status));
-            return Ok(ExitCode::SUCCESS);
-        }
-
         let sources = debugger::SourcePaths::of(&context.workspace)?;
         let start = GdbStart {
             sources: &sources,
@@ -158,6 +180,15 @@ impl Gdb {
             batch: self.batch.as_deref(),
             extra: &self.gdb_args,
         };
+        if self.server_only {
+            print_attach_instructions(&gdb, &start, self.port.is_some());
+            let status = qemu.wait()?;
+            if let Some(signal) = crate::process::interrupted() {
+                return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+            }
+            eprintln!("{arch}: {}", arch.exit_protocol.decode(status));
+            return Ok(ExitCode::SUCCESS);
+        }
         let args = start.args();
         eprintln!(
             "$ {}",
@@ -231,30 +262,57 @@ fn wait_a_while(qemu: &mut RunningQemu, grace: Duration) -> Result<Option<std::p
     }
 }
 
-/// `--server-only`: the port, the debugger command, and what an editor's debug
-/// configuration needs.
-fn print_attach_instructions(gdb: &Path, elf: &Path, arch: &Arch, server: GdbServer) {
-    let elf_text = elf.display();
-    let port = server.port();
-    let mut setup = String::new();
-    match server {
+/// `--server-only`: the port, the complete debugger command (symbols, sources, arch,
+/// connection), and a complete VS Code `launch.json` configuration.
+fn print_attach_instructions(gdb: &Path, start: &GdbStart<'_>, fixed_port: bool) {
+    let port = start.server.port();
+    match start.server {
         GdbServer::Qemu { .. } => println!("QEMU is paused with its GDB server on 127.0.0.1:{port}. Attach with:"),
         GdbServer::Kernel { .. } => {
-            println!("The kernel waits for the debugger on its stub's port, at 127.0.0.1:{port}. Attach with:");
-            for command in &arch.gdbstub.gdb_setup {
-                setup += &format!("-ex {} ", shell_quote(command));
-            }
+            println!("The kernel waits for the debugger on its stub's port, at 127.0.0.1:{port}. Attach with:")
         }
     }
-    println!(
-        "    {} -q {} {setup}-ex 'target remote 127.0.0.1:{port}'",
-        gdb.display(),
-        shell_quote(&elf_text.to_string())
-    );
-    println!("An editor's debug configuration (VS Code, cppdbg):");
-    println!("    \"program\": \"{elf_text}\",");
-    println!("    \"miDebuggerPath\": \"{}\",", gdb.display());
-    println!("    \"miDebuggerServerAddress\": \"127.0.0.1:{port}\",");
+    let command: Vec<String> =
+        std::iter::once(gdb.display().to_string()).chain(start.args()).map(|word| shell_quote(&word)).collect();
+    println!("    {}", command.join(" "));
+    println!("An editor's debug configuration (VS Code with the C/C++ extension; `.vscode/launch.json`):");
+    let configuration = vscode_configuration(gdb, start);
+    let pretty = serde_json::to_string_pretty(&configuration).expect("a JSON value prints");
+    for line in pretty.lines() {
+        println!("    {line}");
+    }
+    if !fixed_port {
+        println!("(The port changes from run to run: `--port {port}` keeps it, for a configuration you keep.)");
+    }
     println!("Waiting until QEMU exits (Ctrl-C ends it).");
     let _ = std::io::stdout().flush();
+}
+
+/// A `launch.json` configuration that attaches VS Code's debugger the way `start` attaches
+/// gdb: the same symbols, source paths, architecture and server.
+fn vscode_configuration(gdb: &Path, start: &GdbStart<'_>) -> serde_json::Value {
+    let mut setup = vec![serde_json::json!({"text": format!("set architecture {}", start.arch.gdb_architecture)})];
+    if let GdbServer::Kernel { .. } = start.server {
+        setup.extend(start.arch.gdbstub.gdb_setup.iter().map(|command| serde_json::json!({"text": command})));
+    }
+    setup.push(serde_json::json!({"text": format!("directory {}", start.sources.checkout.display())}));
+    serde_json::json!({
+        "name": format!("kernel ({}, {})", start.arch, match start.server {
+            GdbServer::Qemu { .. } => "QEMU's GDB server",
+            GdbServer::Kernel { .. } => "the kernel's stub",
+        }),
+        "type": "cppdbg",
+        "request": "launch",
+        "program": start.elf.display().to_string(),
+        "cwd": start.sources.checkout.display().to_string(),
+        "MIMode": "gdb",
+        "miDebuggerPath": gdb.display().to_string(),
+        "miDebuggerServerAddress": format!("127.0.0.1:{}", start.server.port()),
+        "stopAtEntry": false,
+        "setupCommands": setup,
+        "sourceFileMap": {
+            crate::build::RUST_SRC: start.sources.rust_src.display().to_string(),
+            ".": start.sources.checkout.display().to_string(),
+        },
+    })
 }

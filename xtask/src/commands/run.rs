@@ -1,20 +1,22 @@
 //! `cargo xtask run`: builds and boots the kernel, serial console on this terminal, and
 //! exits with the kernel's own exit code (0 for success).
 
-use super::{BuildFlags, Context, QemuFlags, one_arch, parse_arch};
+use super::{BuildFlags, Context, QemuFlags, one_arch, parse_one_arch};
 use crate::arch::ArchSelection;
-use crate::build::{BuildOptions, build};
+use crate::build::build;
+use crate::events::BootEnd;
 use crate::exit::KernelExit;
-use crate::qemu::{Launch, Next, RunningQemu};
+use crate::qemu::Launch;
+use crate::runner::{self, Deadline};
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Run {
-    /// Architecture to boot [default: this machine's, else x86_64].
-    #[arg(long, value_parser = parse_arch)]
+    /// Architecture to boot [default: this machine's, else the one `targets/*.toml` marks `fallback`].
+    #[arg(long, value_parser = parse_one_arch)]
     arch: Option<ArchSelection>,
     #[command(flatten)]
     build: BuildFlags,
@@ -29,8 +31,8 @@ pub struct Run {
     #[arg(long)]
     raw: bool,
     /// End QEMU after this many seconds (default: let the kernel decide).
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = super::parse_timeout, allow_negative_numbers = true)]
+    timeout: super::Timeout,
     /// Extra arguments for QEMU.
     #[arg(last = true)]
     qemu_args: Vec<String>,
@@ -49,7 +51,8 @@ impl Run {
             );
         }
         let release = self.build.release || self.raw;
-        let options = BuildOptions { release, features: self.build.features };
+        let mut options = self.build.options(context, &[])?;
+        options.release = release;
         let image = build(&context.workspace, std::slice::from_ref(arch), &options, true)?.remove(0);
         // A release boot uses the stripped image (or the raw binary), as a board would.
         let kernel = match release {
@@ -67,48 +70,41 @@ impl Run {
             machine: self.qemu.machine.as_deref(),
             gdb: None,
             extra_args: &self.qemu_args,
+            record: None,
         };
-        boot(&launch, self.timeout)
+        boot(&launch, self.timeout.0)
     }
 }
 
 /// Boots `launch` with its serial console on stdout, and gives the kernel's exit code (or
 /// fails, saying why, if QEMU ended some other way or `timeout` seconds passed).
-pub fn boot(launch: &Launch<'_>, timeout: Option<u64>) -> Result<ExitCode> {
+pub fn boot(launch: &Launch<'_>, timeout: Option<Duration>) -> Result<ExitCode> {
     let arch = launch.arch;
     eprintln!("$ {}", launch.display());
     eprintln!("{arch}: serial console ({}) follows", arch.qemu.serial);
-    let mut qemu = RunningQemu::start(launch)?;
-    let deadline = timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
     let mut stdout = std::io::stdout().lock();
-    let status = loop {
-        match qemu.next_line(deadline) {
-            Next::Line(line) => {
-                stdout.write_all(&line.bytes)?;
-                stdout.write_all(b"\n")?;
-                stdout.flush()?;
-            }
-            Next::Ended => break qemu.wait()?,
-            Next::TimedOut => {
-                qemu.kill()?;
-                bail!("{arch}: no exit after {} s; QEMU was ended", timeout.unwrap_or_default());
-            }
-        }
-    };
-    if let Some(signal) = crate::process::interrupted() {
-        return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
-    }
-    match arch.exit_protocol.decode(status) {
-        KernelExit::Kernel(code) => {
+    let first = timeout.map_or(Deadline::Never, Deadline::After);
+    let ended = runner::boot(launch, first, |line| {
+        stdout.write_all(&line.bytes)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+        Ok(Deadline::Keep)
+    })?;
+    match ended.end {
+        BootEnd::Interrupted { signal } => Ok(ExitCode::from(crate::process::exit_status_for_signal(signal))),
+        BootEnd::TimedOut { seconds } => bail!("{arch}: no exit after {seconds} s; QEMU was ended"),
+        BootEnd::Exited(KernelExit::Kernel(code)) => {
             eprintln!("{arch}: {}", KernelExit::Kernel(code));
             Ok(ExitCode::from(code.code()))
         }
-        other => {
-            let stderr = qemu.stderr_text();
+        BootEnd::Exited(other) => {
+            let stderr = ended.stderr;
             bail!(
                 "{arch}: {other}{}",
                 if stderr.is_empty() { String::new() } else { format!("; QEMU said:\n{stderr}") }
             )
         }
+        BootEnd::StreamEnded => bail!("{arch}: QEMU's output ended without an exit"),
+        BootEnd::Stopped => bail!("{arch}: the boot was stopped by the harness"),
     }
 }

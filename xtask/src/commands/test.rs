@@ -2,18 +2,20 @@
 //! reports every test's verdict per arch.
 
 use super::{BuildFlags, Context, QemuFlags, parse_arch};
-use crate::arch::{Arch, ArchSelection};
-use crate::build::{BuildOptions, Image, build};
-use crate::report::{self, Format};
-use crate::runner::{self, ArchRun, DebugFailures, Progress, RunOptions, Target};
+use crate::arch::ArchSelection;
+use crate::build::{Image, build};
+use crate::plan::Shard;
+use crate::plan::durations::Durations;
+use crate::report::{Destinations, Format};
+use crate::runner::parallel::run_and_report;
+use crate::runner::{self, DebugFailures, RunOptions, Target};
+use crate::summary::NoTests;
 use anyhow::{Context as _, Result};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Mutex, mpsc};
-use std::time::Duration;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Test {
     /// Architecture to test, or `all`.
     #[arg(long, default_value = "all", value_parser = parse_arch)]
@@ -23,18 +25,38 @@ pub struct Test {
     /// Filters are whole test names.
     #[arg(long)]
     exact: bool,
+    /// Run only the tests of this crate (repeatable; default: every crate in the image).
+    #[arg(short = 'p', long = "package", value_name = "CRATE")]
+    packages: Vec<String>,
     /// Print the tests each architecture would run, without running them.
     #[arg(long)]
     list: bool,
     /// Run one of N disjoint slices of the selected tests: `slice:K/N` (round-robin in name
-    /// order) or `hash:K/N` (by name hash, stable as tests come and go).
-    #[arg(long, value_name = "KIND:K/N", value_parser = parse_partition)]
-    partition: Option<kernel_abi::partition::Partition>,
-    /// Default per-test timeout in seconds (a test's own `timeout` wins).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    timeout: u64,
-    /// Architectures tested at once [default: the number of CPUs, and at least all the
-    /// selected arches: three single-CPU QEMUs on two cores finish sooner together].
+    /// order), `hash:K/N` (by name hash, stable as tests come and go) or `duration:K/N`
+    /// (balanced by the durations earlier runs took, longest first).
+    #[arg(long, value_name = "KIND:K/N", value_parser = crate::plan::Shard::parse)]
+    partition: Option<crate::plan::Shard>,
+    /// Run only the tests that failed or did not run in the latest run, on the arches where
+    /// they did.
+    #[arg(long)]
+    rerun_failed: bool,
+    /// What a flaky test (failed, then passed on a retry) makes of the run: `pass` (the
+    /// default) or `fail`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "pass")]
+    flaky_result: crate::summary::FlakyResult,
+    /// Stop an arch's run at its first failure (after its retries); the tests after it are
+    /// reported as not run.
+    #[arg(long, overrides_with = "no_fail_fast")]
+    fail_fast: bool,
+    /// Run every test whatever fails (the default).
+    #[arg(long, overrides_with = "fail_fast")]
+    no_fail_fast: bool,
+    /// Default per-test timeout in seconds, 0 for none (a test's own `timeout` wins).
+    #[arg(long, value_name = "SECS", default_value = super::DEFAULT_TIMEOUT_SECS, value_parser = super::parse_timeout, allow_negative_numbers = true)]
+    timeout: super::Timeout,
+    /// QEMU instances at once [default: the number of CPUs, and at least one per selected
+    /// arch: three single-CPU QEMUs on two cores finish sooner together]. Beyond one per
+    /// arch, an arch with enough work is split over several (see README, "Parallel boots").
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     #[arg(long, value_enum, default_value = "human")]
@@ -42,14 +64,49 @@ pub struct Test {
     /// Also write a JUnit XML report here.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// Also write libtest's JSON lines here (whatever `--format` prints).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Run again after every saved change to the kernel's sources, the last failures
+    /// first, until Ctrl-C (which exits 0).
+    #[arg(long, conflicts_with_all = ["list", "rerun_failed", "debug_failures"])]
+    watch: bool,
+    /// Show each boot (QEMU's command line), plan and note as it happens.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Colour in the human display: `auto` (on a terminal, unless NO_COLOR is set), `always`,
+    /// `never` [default: CARGO_TERM_COLOR, else auto].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    color: Option<crate::report::text::Color>,
+    /// What a run in which no test ran comes to: `fail` (exit 1, the default), `warn` or
+    /// `pass`. A filter that matches nothing is no success.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+    no_tests: NoTests,
     /// Run each failed test again, up to N times, in a fresh boot; one that then passes is
     /// reported FLAKY, never as a plain pass.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value = "0", value_parser = super::parse_retries, allow_negative_numbers = true)]
     retries: u32,
     /// When a test panics or faults, keep the kernel stopped at the failure with QEMU's GDB
     /// server open, print the command that attaches gdb there, and wait.
     #[arg(long)]
     debug_failures: bool,
+    /// Measure source-based coverage of the kernel's own crates: `lcov.info` (per arch and
+    /// merged), an HTML report and a summary under target/xtask/coverage/; `per-test` also
+    /// records each test's own coverage (`cargo xtask coverage which FILE:LINE`).
+    #[arg(long, value_enum, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "run")]
+    coverage: Option<crate::coverage::Mode>,
+    /// After the run, boot each failed test again alone, on the same image, under QEMU's
+    /// recorder, and keep the recording if the test failed again (`cargo xtask gdb --replay`
+    /// replays it with reverse execution); see README, "Time-travel debugging".
+    #[arg(long, conflicts_with_all = ["debug_failures", "coverage", "list"])]
+    record_failures: bool,
+    /// Record every boot under QEMU's recorder as it runs; keep the recordings of the boots
+    /// in which a test failed (each boot runs under `-icount`; `cargo xtask bench` measures the cost).
+    #[arg(long, conflicts_with_all = ["debug_failures", "coverage", "list", "record_failures"])]
+    record: bool,
+    /// How many recording boots a failure gets to fail again (a flaky one may pass).
+    #[arg(long, value_name = "N", default_value_t = crate::record::failures::DEFAULT_TRIES, requires = "record_failures")]
+    record_tries: u32,
     /// The debugger `--debug-failures` names [default: gdb-multiarch, or a gdb that supports the arch].
     #[arg(long, value_name = "PATH")]
     gdb: Option<PathBuf>,
@@ -62,17 +119,49 @@ pub struct Test {
     qemu_args: Vec<String>,
 }
 
-fn parse_partition(text: &str) -> Result<kernel_abi::partition::Partition, String> {
-    kernel_abi::partition::Partition::parse(text).map_err(|error| error.to_string())
-}
-
 impl Test {
+    /// One run of this command for `--watch`: as given, or just the latest run's failures.
+    pub fn once(&self, failures_only: bool) -> Test {
+        Test { watch: false, rerun_failed: failures_only, ..self.clone() }
+    }
+
+    /// `--watch`: `commands::watch` runs this command again and again.
+    pub fn watching(&self) -> bool {
+        self.watch
+    }
+
+    /// The directory of the kernel this command tests.
+    pub fn kernel_dir(&self, context: &Context) -> Result<PathBuf> {
+        let kernel = crate::kernel_package::KernelPackage::select(&context.workspace, self.build.kernel.as_deref())?;
+        Ok(context.workspace.root().join(&kernel.directory))
+    }
+
     pub fn run(self, context: &Context) -> Result<ExitCode> {
         crate::process::winds_down_by_itself();
-        if let Some(path) = &self.junit {
-            crate::fsutil::check_writable(path)?;
-        }
-        let arches = context.arches.select(&self.arch);
+        crate::ui::quiet_unless(self.verbose);
+        let destinations = Destinations {
+            format: self.format,
+            json: self.json.clone(),
+            junit: self.junit.clone(),
+            verbose: self.verbose,
+            color: self.color,
+            show_output: false,
+        };
+        destinations.check_writable()?;
+        let kernel = crate::kernel_package::KernelPackage::select(&context.workspace, self.build.kernel.as_deref())?;
+        let sources = crate::session::Sources {
+            root: context.workspace.root().to_path_buf(),
+            entry_symbol: Some(kernel.metadata.entry_symbol.clone()),
+        };
+        let xtask_dir = context.workspace.xtask_dir();
+        let mut arches = context.arches.select(&self.arch);
+        let only = match self.rerun_failed {
+            true => match rerun_selection(&xtask_dir, &sources, &mut arches)? {
+                Some(only) => Some(only),
+                None => return Ok(ExitCode::SUCCESS),
+            },
+            false => None,
+        };
         let allow_install = crate::tools::installs_allowed(self.qemu.no_install);
         let binaries =
             arches.iter().map(|arch| self.qemu.qemu_binary(arch, &context.workspace)).collect::<Result<Vec<_>>>()?;
@@ -80,10 +169,27 @@ impl Test {
             true => Some(crate::debugger::find(&arches[0], self.gdb.as_deref(), allow_install)?),
             false => None,
         };
-        let mut features = vec!["ktest".to_string()];
-        features.extend(self.build.features.iter().cloned());
-        let options = BuildOptions { release: self.build.release, features };
-        let images = build(&context.workspace, &arches, &options, true)?;
+        let options = self.build.options(context, &kernel.metadata.test_features)?;
+        if self.coverage.is_some() && self.debug_failures {
+            anyhow::bail!("`--coverage` and `--debug-failures` both need QEMU's GDB server: use one at a time");
+        }
+        let images = match self.coverage {
+            Some(_) => {
+                let crates = crate::coverage::instrumented_crates(&context.workspace)?;
+                crate::build::build_for_coverage(&context.workspace, &arches, &options, &crates, true)?
+            }
+            None => build(&context.workspace, &arches, &options, true)?,
+        };
+        let coverage = match self.coverage {
+            Some(mode) => {
+                let collector = crate::coverage::Collector::new(mode);
+                for image in &images {
+                    collector.prepare(&image.arch.name, &image.path)?;
+                }
+                Some(std::sync::Arc::new(collector))
+            }
+            None => None,
+        };
         let targets: Vec<Target<'_>> = images
             .iter()
             .zip(binaries)
@@ -95,19 +201,48 @@ impl Test {
             .collect();
         let mut run_options = RunOptions {
             filters: self.filters.clone(),
+            packages: self.packages.clone(),
             exact: self.exact,
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            include_ignored: false,
+            timeout: self.timeout.0,
             machine: self.qemu.machine.clone(),
             extra_qemu_args: self.qemu_args.clone(),
             debug_failures: None,
-            source_root: context.workspace.root().to_path_buf(),
-            partition: self.partition,
+            sources,
+            partition: self.partition.and_then(|shard| shard.kernel()),
             retries: self.retries,
+            coverage: coverage.clone(),
+            fail_fast: self.fail_fast,
+            record_boots: None,
         };
         if self.list {
             return list(&targets, &run_options);
         }
-        let run_dir = new_run_dir(&context.workspace.xtask_dir())?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
+        let durations_path = crate::plan::durations::path(&xtask_dir);
+        let mut durations = Durations::load(&durations_path);
+        let request = crate::plan::Request {
+            jobs,
+            duration_shard: match self.partition {
+                Some(Shard::Duration { index, count }) => Some((index, count)),
+                _ => None,
+            },
+            only,
+            may_split: self.coverage.is_none() && !self.debug_failures,
+        };
+        let lanes = crate::plan::plan(&targets, &run_options, &request, &durations, &xtask_dir)?;
+        if self.verbose {
+            for (target, lanes) in targets.iter().zip(&lanes) {
+                if let Some(line) = crate::plan::describe(&target.arch.name, lanes) {
+                    eprintln!("{line}");
+                }
+            }
+        }
+        let run_dir = new_run_dir(&xtask_dir)?;
+        if self.record {
+            run_options.record_boots = Some(run_dir.clone());
+        }
         run_options.debug_failures = match gdb {
             Some(gdb) => Some(DebugFailures {
                 gdb,
@@ -116,41 +251,78 @@ impl Test {
             }),
             None => None,
         };
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
-        run_and_report(&targets, &run_options, &run_dir, jobs, self.format, self.junit.as_deref())
+        let summary = run_and_report(&targets, &lanes, &run_options, &run_dir, jobs, &destinations, self.no_tests)?;
+        let status = summary.exit_status(self.no_tests, self.flaky_result);
+        // The page compares with the durations of the runs before this one.
+        let page = run_dir.join("report.html");
+        let title = format!("cargo xtask test: run {}", run_dir.file_name().unwrap_or_default().to_string_lossy());
+        match crate::report::html::write(&summary, &durations, &title, &page) {
+            Ok(()) if self.verbose => eprintln!("report: {}", page.display()),
+            Ok(()) => {}
+            Err(error) => eprintln!("note: the HTML report was not written: {error:#}"),
+        }
+        // Splits to come balance on what this run took; a file that cannot be written
+        // costs balance, never the verdicts.
+        durations.record_run(&summary);
+        if let Err(error) = durations.save(&durations_path) {
+            eprintln!("note: the test durations were not saved: {error:#}");
+        }
+        if self.record_failures {
+            crate::record::failures::record_failures(&targets, &run_options, &summary, &run_dir, self.record_tries)?;
+        }
+        if self.record {
+            crate::record::failures::print_kept(&run_dir);
+        }
+        drop(run_options);
+        if let Some(collector) = coverage {
+            // The verdicts are reported whatever happens to the coverage.
+            crate::coverage::report_run(collector, &context.workspace, self.format)?;
+        }
+        Ok(ExitCode::from(status))
     }
 }
 
-/// Runs the tests of every target (at most `jobs` at once), reports them in `format` (and as
-/// JUnit to `junit`), and gives the exit status: 0 if every test passed.
-pub fn run_and_report(
-    targets: &[Target<'_>],
-    options: &RunOptions,
-    run_dir: &Path,
-    jobs: usize,
-    format: Format,
-    junit: Option<&Path>,
-) -> Result<ExitCode> {
-    let mut reporter = report::reporter(format);
-    let runs = run_in_parallel(targets, options, run_dir, jobs, reporter.as_mut())?;
-    reporter.finish(&runs);
-    if let Some(path) = junit {
-        report::write_junit(path, &runs)?;
-        eprintln!("JUnit report: {}", path.display());
+/// `--rerun-failed`: what failed in the latest run, with `arches` narrowed to where it did;
+/// None when nothing failed (said so: there is nothing to run).
+fn rerun_selection(
+    xtask_dir: &Path,
+    sources: &crate::session::Sources,
+    arches: &mut Vec<crate::arch::Arch>,
+) -> Result<Option<BTreeMap<String, BTreeSet<String>>>> {
+    let latest = xtask_dir.join("runs/latest");
+    if !latest.exists() {
+        anyhow::bail!("`--rerun-failed`: there is no earlier run (`{}` does not exist)", latest.display());
     }
-    if let Some(signal) = crate::process::interrupted() {
-        return Ok(ExitCode::from(crate::process::exit_status_for_signal(signal)));
+    let failed = crate::plan::rerun::failed_in(&latest, sources)?;
+    let run = std::fs::read_link(&latest).unwrap_or_else(|_| latest.clone());
+    if failed.is_empty() {
+        println!("nothing to rerun: every test of the latest run (`{}`) passed", run.display());
+        return Ok(None);
     }
-    Ok(if report::all_passed(&runs) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let selected: Vec<String> = arches.iter().map(|arch| arch.name.clone()).collect();
+    arches.retain(|arch| failed.contains_key(&arch.name));
+    if arches.is_empty() {
+        let failed_on: Vec<&str> = failed.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "`--rerun-failed`: the latest run's failures were on {}, and the selected arches are {}",
+            failed_on.join(", "),
+            selected.join(", ")
+        );
+    }
+    let count: usize = failed.values().map(BTreeSet::len).sum();
+    eprintln!("rerunning {count} test(s) that failed or did not run in `{}`", run.display());
+    Ok(Some(failed))
 }
 
 fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
     for target in targets {
         let names = runner::list_tests(target, options)?;
         for test in &names {
             let ignored = if test.ignored { " (ignored)" } else { "" };
-            println!("{}: {}{ignored}", target.arch, test.name);
+            if !crate::ui::write_line(&mut stdout, format_args!("{}: {}{ignored}", target.arch, test.name))? {
+                return Ok(ExitCode::SUCCESS);
+            }
         }
         eprintln!("{}: {} test(s)", target.arch, names.len());
     }
@@ -172,60 +344,4 @@ pub fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
         let _ = std::fs::rename(&temporary, &link);
     }
     Ok(dir)
-}
-
-/// Runs every target, at most `jobs` at once; progress goes to `reporter` as it happens.
-fn run_in_parallel(
-    targets: &[Target<'_>],
-    options: &RunOptions,
-    run_dir: &Path,
-    jobs: usize,
-    reporter: &mut dyn report::Reporter,
-) -> Result<Vec<ArchRun>> {
-    let queue: Mutex<VecDeque<&Target<'_>>> = Mutex::new(targets.iter().collect());
-    let (sender, receiver) = mpsc::channel::<(String, Progress)>();
-    let results: Mutex<Vec<Result<ArchRun>>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(targets.len()) {
-            let sender = sender.clone();
-            let (queue, results) = (&queue, &results);
-            scope.spawn(move || {
-                loop {
-                    // Take the next arch and let go of the queue before running it (a guard in
-                    // a `while let` condition would hold the lock for the whole run).
-                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                    let Some(target) = next else { break };
-                    if crate::process::interrupted().is_some() {
-                        break; // an interrupted run starts nothing new
-                    }
-                    let log = run_dir.join(format!("{}.serial.log", target.arch.name));
-                    let result = runner::run_arch(target, options, &log, &sender)
-                        .with_context(|| format!("{}: the test run failed", target.arch));
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push(result);
-                }
-            });
-        }
-        drop(sender);
-        for (arch, progress) in receiver {
-            reporter.progress(&arch, &progress);
-        }
-    });
-    let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().collect::<Result<Vec<_>>>()?;
-    // An arch a signal kept from starting is still in the reports, saying so.
-    for target in targets {
-        if !runs.iter().any(|run| run.arch == target.arch.name) {
-            let log = run_dir.join(format!("{}.serial.log", target.arch.name));
-            std::fs::File::create(&log).with_context(|| format!("cannot create `{}`", log.display()))?;
-            let mut session = crate::session::Session::new();
-            let why = match crate::process::interrupted() {
-                Some(signal) => format!("the run was interrupted by signal {signal} before {} started", target.arch),
-                None => format!("{} never started", target.arch),
-            };
-            session.add_problem(why);
-            runs.push(ArchRun { arch: target.arch.name.clone(), session, log, boots: 0, wall_time: Duration::ZERO });
-        }
-    }
-    let order: Vec<&Arch> = targets.iter().map(|target| target.arch).collect();
-    runs.sort_by_key(|run| order.iter().position(|arch| arch.name == run.arch));
-    Ok(runs)
 }

@@ -1,0 +1,119 @@
+//! Sv39 page tables: RAM and devices identity-mapped, the kernel image with W^X, a guard
+//! page under the boot stack, and a writable alias of RAM for the GDB stub.
+//!
+//! Built once at boot, before anything but the boot code ran, and switched on with `satp`:
+//! - 0..1 GiB (the virt board's devices: UART, `sifive_test`, virtio-mmio): one gigapage,
+//!   read-write, never executable;
+//! - 2..3 GiB (RAM from 0x8000_0000): 2 MiB pages, read-write, never executable, except the
+//!   2 MiB pages that hold the kernel image, which go through 4 KiB tables: `.text`
+//!   read-execute, `.rodata` up to `.data` read-only, the rest read-write, and the boot
+//!   stack's guard page not mapped at all, so an overflow faults instead of writing `.bss`;
+//! - 3..4 GiB: the same RAM again, read-write, never executable: where the GDB stub writes
+//!   breakpoints into code that is not writable where it runs.
+
+use core::ops::Range;
+
+const VALID: u64 = 1 << 0;
+const READ: u64 = 1 << 1;
+const WRITE: u64 = 1 << 2;
+const EXECUTE: u64 = 1 << 3;
+const GLOBAL: u64 = 1 << 5;
+const ACCESSED: u64 = 1 << 6;
+const DIRTY: u64 = 1 << 7;
+
+const DATA: u64 = VALID | READ | WRITE | GLOBAL | ACCESSED | DIRTY;
+const TEXT: u64 = VALID | READ | EXECUTE | GLOBAL | ACCESSED;
+const READ_ONLY: u64 = VALID | READ | GLOBAL | ACCESSED;
+
+const PAGE: usize = 4096;
+const MEGAPAGE: usize = 2 * 1024 * 1024;
+const GIGAPAGE: usize = 1024 * 1024 * 1024;
+const RAM_START: usize = 0x8000_0000;
+/// Where the writable alias of RAM starts.
+const RAM_ALIAS: usize = RAM_START + GIGAPAGE;
+/// 2 MiB pages of the image that can be split into 4 KiB pages: the image may be 8 MiB.
+const IMAGE_MEGAPAGES: usize = 4;
+const SATP_SV39: u64 = 8 << 60;
+
+#[repr(C, align(4096))]
+struct Table([u64; 512]);
+
+static mut ROOT: Table = Table([0; 512]);
+static mut RAM_MEGAPAGES: Table = Table([0; 512]);
+static mut IMAGE_PAGES: [Table; IMAGE_MEGAPAGES] = [const { Table([0; 512]) }; IMAGE_MEGAPAGES];
+
+unsafe extern "C" {
+    static __kernel_start: u8;
+    static __text_end: u8;
+    static __data_start: u8;
+    static __kernel_end: u8;
+    static boot_stack_guard: u8;
+}
+
+fn leaf(address: usize, flags: u64) -> u64 {
+    ((address as u64 >> 12) << 10) | flags
+}
+
+fn pointer_to(table: *const Table) -> u64 {
+    ((table as u64 >> 12) << 10) | VALID
+}
+
+/// The guard page under the boot stack.
+pub fn stack_guard() -> Range<usize> {
+    let guard = (&raw const boot_stack_guard) as usize;
+    guard..guard + PAGE
+}
+
+/// Where the GDB stub writes to change `address` (code is not writable where it runs).
+#[cfg(feature = "gdbstub")]
+pub fn writable_alias(address: usize) -> usize {
+    if (RAM_START..RAM_START + GIGAPAGE).contains(&address) { address - RAM_START + RAM_ALIAS } else { address }
+}
+
+/// The flags of the 4 KiB page at `page` in a 2 MiB page the image touches.
+fn image_page_flags(page: usize) -> u64 {
+    let text = (&raw const __kernel_start) as usize..(&raw const __text_end) as usize;
+    let read_only = text.end..(&raw const __data_start) as usize;
+    if stack_guard().contains(&page) {
+        0
+    } else if text.contains(&page) {
+        TEXT
+    } else if read_only.contains(&page) {
+        READ_ONLY
+    } else {
+        DATA
+    }
+}
+
+/// Builds the tables and turns paging on. Once, at boot.
+pub fn init() {
+    let image = (&raw const __kernel_start) as usize..(&raw const __kernel_end) as usize;
+    let first = image.start / MEGAPAGE * MEGAPAGE;
+    let megapages = (image.end - first).div_ceil(MEGAPAGE);
+    assert!(megapages <= IMAGE_MEGAPAGES, "the kernel image spans {megapages} 2 MiB pages");
+    // SAFETY: once, at boot, with paging off: nothing else refers to the tables, and the
+    // mapping is the identity for everything the kernel touches, so the switch is seamless.
+    unsafe {
+        let root = (&raw mut ROOT).cast::<u64>();
+        let ram = (&raw mut RAM_MEGAPAGES).cast::<u64>();
+        root.write(leaf(0, DATA));
+        root.add(RAM_START / GIGAPAGE).write(pointer_to(&raw const RAM_MEGAPAGES));
+        root.add(RAM_ALIAS / GIGAPAGE).write(leaf(RAM_START, DATA));
+        for index in 0..512 {
+            ram.add(index).write(leaf(RAM_START + index * MEGAPAGE, DATA));
+        }
+        let tables = (&raw mut IMAGE_PAGES).cast::<Table>();
+        for megapage in 0..megapages {
+            let start = first + megapage * MEGAPAGE;
+            let table = tables.add(megapage).cast::<u64>();
+            for index in 0..512 {
+                let page = start + index * PAGE;
+                let flags = image_page_flags(page);
+                table.add(index).write(if flags == 0 { 0 } else { leaf(page, flags) });
+            }
+            ram.add((start - RAM_START) / MEGAPAGE).write(pointer_to(tables.add(megapage)));
+        }
+        let satp = SATP_SV39 | ((&raw const ROOT) as u64 >> 12);
+        core::arch::asm!("sfence.vma", "csrw satp, {}", "sfence.vma", in(reg) satp, options(nostack));
+    }
+}
