@@ -1,8 +1,12 @@
 //! Running `cargo xtask` from a test, and checking what it left behind.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use wait_timeout::ChildExt;
 
 pub const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
 
@@ -97,14 +101,47 @@ pub fn cargo_in_kernel_with(args: &[&str], adjust: impl FnOnce(&mut Command)) ->
     run_checked(command, &format!("cargo {}", args.join(" ")))
 }
 
+/// How long one command of a test may run. Past it the command's process group is ended
+/// (SIGTERM, which makes the xtask end its QEMU; SIGKILL ten seconds later) and the test
+/// fails with what the command printed: a hang costs one test, not the whole suite.
+const COMMAND_LIMIT: Duration = Duration::from_secs(20 * 60);
+
 fn run_checked(mut command: Command, what: &str) -> Run {
-    let Output { status, stdout, stderr } =
-        command.stdin(Stdio::null()).output().unwrap_or_else(|error| panic!("`{what}` cannot start: {error}"));
-    let run = Run {
-        status: status.code(),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = command.spawn().unwrap_or_else(|error| panic!("`{what}` cannot start: {error}"));
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
     };
+    let stdout = read(child.stdout.take().map(|pipe| Box::new(pipe) as Box<_>));
+    let stderr = read(child.stderr.take().map(|pipe| Box::new(pipe) as Box<_>));
+    let finished = child.wait_timeout(COMMAND_LIMIT).expect("the command can be waited for");
+    if finished.is_none() {
+        let group = -(child.id() as i32);
+        // SAFETY: kill(2) on the process group this test started.
+        unsafe { libc::kill(group, libc::SIGTERM) };
+        if child.wait_timeout(Duration::from_secs(10)).ok().flatten().is_none() {
+            // SAFETY: as above.
+            unsafe { libc::kill(group, libc::SIGKILL) };
+            let _ = child.wait();
+        }
+    }
+    let run = Run {
+        status: finished.and_then(|status| status.code()),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    assert!(
+        finished.is_some(),
+        "`{what}` ran longer than {} s and was ended:\n{}",
+        COMMAND_LIMIT.as_secs(),
+        run.all_output()
+    );
     let left = qemu_processes();
     assert!(left.is_empty(), "QEMU outlived `{what}`: {left:?}\n{}", run.all_output());
     run

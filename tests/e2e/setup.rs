@@ -35,6 +35,8 @@ fn setup_with_installs_off_names_the_install_command_of_each_missing_program() {
              sudo apt-get install -y qemu-system-misc",
             "`gdb-multiarch` is not installed (installs are turned off); install it with:\n    \
              sudo apt-get install -y gdb-multiarch",
+            "`qemu-img` is not installed (installs are turned off); install it with:\n    \
+             sudo apt-get install -y qemu-utils",
             "`cargo-nextest` is not installed (installs are turned off); install it with:\n    \
              cargo install cargo-nextest --locked",
         ] {

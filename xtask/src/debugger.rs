@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSymbol};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 /// The debugger to use: `explicit` if given, else `gdb-multiarch`, else a `gdb` that
 /// supports `arch`; installed (or its install command named) if there is none.
@@ -41,6 +42,32 @@ fn supports(gdb: &Path, arch: &Arch) -> bool {
         .stdin(Stdio::null())
         .output()
         .is_ok_and(|output| output.status.success() && output.stderr.is_empty())
+}
+
+/// How long a `--batch` script may run by default: nobody is at the keyboard to stop a
+/// `continue` or `reverse-continue` that never reaches a breakpoint.
+pub const BATCH_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs `gdb ARGS` in the foreground to its end, its command line printed first. With a
+/// `batch_limit`, a script still running after it is ended (gdb, and with it the session)
+/// and that is an error naming the limit.
+pub fn run_to_end(gdb: &Path, args: &[String], batch_limit: Option<Duration>) -> Result<ExitStatus> {
+    let words = std::iter::once(gdb.display().to_string()).chain(args.iter().cloned());
+    crate::ui::echo(&words.map(|word| crate::qemu::shell_quote(&word)).collect::<Vec<_>>().join(" "));
+    let mut debugger = crate::process::OwnedChild::spawn_in_foreground(Command::new(gdb).args(args))?;
+    let Some(limit) = batch_limit else { return debugger.wait() };
+    match debugger.wait_for(limit)? {
+        Some(status) => Ok(status),
+        None if crate::process::interrupted().is_some() => debugger.terminate(),
+        None => {
+            debugger.terminate()?;
+            bail!(
+                "the gdb script did not finish within {} s and was ended (a `continue` or `reverse-continue` that \
+                 reaches no breakpoint runs on; `--timeout SECS` allows longer, 0 for no limit)",
+                limit.as_secs()
+            )
+        }
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it).

@@ -9,6 +9,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
+use wait_timeout::ChildExt;
 
 /// Children alive right now, for the signal handler: (pid, leads its own process group).
 static LIVE: Mutex<BTreeSet<(i32, bool)>> = Mutex::new(BTreeSet::new());
@@ -82,6 +83,22 @@ impl OwnedChild {
         Ok(status)
     }
 
+    /// Waits for the child to exit, at most `limit`: None if it still runs then, or if the
+    /// xtask was told to stop meanwhile (the caller ends it).
+    pub fn wait_for(&mut self, limit: Duration) -> Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + limit;
+        while self.status.is_none() {
+            // Short slices, so that a signal to the xtask is noticed while waiting.
+            let slice = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(100));
+            if let Some(status) = self.child.wait_timeout(slice).context("cannot wait for a child process")? {
+                self.reaped(status);
+            } else if Instant::now() >= deadline || interrupted().is_some() {
+                return Ok(None);
+            }
+        }
+        Ok(self.status)
+    }
+
     /// Its exit status if it has exited, without waiting.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         if self.status.is_none()
@@ -99,15 +116,11 @@ impl OwnedChild {
             return Ok(status);
         }
         send(self.target(), libc::SIGTERM);
-        let deadline = Instant::now() + GRACE;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                // The leader is gone; make sure nothing else of its group lives on.
-                send(self.target(), libc::SIGKILL);
-                self.reaped(status);
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if let Some(status) = self.child.wait_timeout(GRACE)? {
+            // The leader is gone; make sure nothing else of its group lives on.
+            send(self.target(), libc::SIGKILL);
+            self.reaped(status);
+            return Ok(status);
         }
         send(self.target(), libc::SIGKILL);
         self.wait()

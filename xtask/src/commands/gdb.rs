@@ -11,13 +11,12 @@ use crate::arch::ArchSelection;
 use crate::build::build;
 use crate::debugger::{self, GdbStart};
 use crate::exit::KernelExit;
-use crate::process::OwnedChild;
 use crate::qemu::{GdbServer, Launch, RunningQemu, shell_quote};
 use anyhow::{Result, bail};
 use kernel_abi::cmdline::{Filters, GdbStub as GdbStubMode, Request};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -49,6 +48,9 @@ pub struct Gdb {
     /// Run gdb in batch mode with the commands in FILE.
     #[arg(long, value_name = "FILE")]
     batch: Option<PathBuf>,
+    /// With `--batch`: end the script (and QEMU) after SECS [default: 300; 0: no limit].
+    #[arg(long, value_name = "SECS", requires = "batch")]
+    timeout: Option<u64>,
     /// Kernel command line (QEMU's `-append`), added to what `--test` needs.
     #[arg(long, default_value = "")]
     append: String,
@@ -94,6 +96,7 @@ impl Gdb {
                     gdb: self.gdb.as_deref(),
                     port: self.port,
                     batch: self.batch.as_deref(),
+                    batch_limit: self.batch_limit(),
                     gdb_args: &self.gdb_args,
                     qemu: &self.qemu,
                 },
@@ -189,17 +192,7 @@ impl Gdb {
             eprintln!("{arch}: {}", arch.exit_protocol.decode(status));
             return Ok(ExitCode::SUCCESS);
         }
-        let args = start.args();
-        eprintln!(
-            "$ {}",
-            std::iter::once(gdb.display().to_string())
-                .chain(args.iter().cloned())
-                .map(|w| shell_quote(&w))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let mut debugger = OwnedChild::spawn_in_foreground(Command::new(&gdb).args(&args))?;
-        let gdb_status = debugger.wait()?;
+        let gdb_status = debugger::run_to_end(&gdb, &start.args(), self.batch_limit())?;
         // The debugger is gone: QEMU goes too. If the kernel ended the session (gdb in batch
         // mode reports x86's exit device as a lost connection), its exit code is ours. The
         // kernel's stub tells gdb of the exit just before the kernel ends: give it a moment.
@@ -221,6 +214,15 @@ impl Gdb {
             }
         }
         Ok(ExitCode::from(gdb_status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
+    }
+
+    /// How long a `--batch` script may run (None: interactive, or no limit).
+    fn batch_limit(&self) -> Option<Duration> {
+        self.batch.as_ref()?;
+        match self.timeout.map_or(debugger::BATCH_LIMIT, Duration::from_secs) {
+            Duration::ZERO => None,
+            limit => Some(limit),
+        }
     }
 
     fn cmdline(&self) -> Result<String> {

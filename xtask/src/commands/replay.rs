@@ -4,13 +4,12 @@
 
 use super::{Context, QemuFlags};
 use crate::debugger::{self, GdbStart};
-use crate::process::OwnedChild;
-use crate::qemu::{GdbServer, shell_quote};
+use crate::qemu::GdbServer;
 use crate::record::Capture;
 use crate::record::replay::{self as replaying, Recording};
 use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// What `cargo xtask gdb` passes on.
@@ -19,6 +18,8 @@ pub struct Options<'a> {
     pub gdb: Option<&'a Path>,
     pub port: Option<u16>,
     pub batch: Option<&'a Path>,
+    /// How long the batch script may run (None: no limit).
+    pub batch_limit: Option<Duration>,
     pub gdb_args: &'a [String],
     pub qemu: &'a QemuFlags,
 }
@@ -64,21 +65,12 @@ pub fn run(context: &Context, spec: &str, options: &Options<'_>) -> Result<ExitC
     };
     let args = replaying::gdb_args(&start, options.batch, options.gdb_args);
     eprintln!(
-        "$ {}",
-        std::iter::once(gdb.display().to_string())
-            .chain(args.iter().cloned())
-            .map(|w| shell_quote(&w))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    eprintln!(
         "replaying {} on {arch} ({}): gdb stops at the failure; reverse-stepi, reverse-next, reverse-finish and \
          reverse-continue run backwards",
         manifest.test,
         recording.dir.display()
     );
-    let mut debugger = OwnedChild::spawn_in_foreground(Command::new(&gdb).args(&args))?;
-    let gdb_status = debugger.wait()?;
+    let gdb_status = debugger::run_to_end(&gdb, &args, options.batch_limit)?;
     // A replay the debugger let run to its end finishes by itself; give it a moment.
     let deadline = Instant::now() + END_GRACE;
     while Instant::now() < deadline && !capture.exited()? && crate::process::interrupted().is_none() {

@@ -30,7 +30,8 @@ pub enum Need {
 
 /// Everything the harness's commands and tests run, in install order: each arch's QEMU
 /// (and its firmware where it has one), gdb-multiarch (`cargo xtask gdb`, the debugger
-/// tests), cargo-nextest (the nextest end-to-end test).
+/// tests), qemu-img (the snapshot image of a recording), cargo-nextest (the nextest
+/// end-to-end test).
 pub fn needs(context: &Context) -> Vec<Need> {
     let mut needs = Vec::new();
     for arch in context.arches.all() {
@@ -44,6 +45,7 @@ pub fn needs(context: &Context) -> Vec<Need> {
         }
     }
     needs.push(Need::Program { program: "gdb-multiarch".into(), packages: tools::gdb_packages() });
+    needs.push(Need::Program { program: "qemu-img".into(), packages: tools::qemu_img_packages() });
     needs.push(Need::CargoTool { program: "cargo-nextest".into(), crate_name: "cargo-nextest".into() });
     needs
 }

@@ -180,6 +180,10 @@ impl Test {
             }
             None => build(&context.workspace, &arches, &options, true)?,
         };
+        if self.record || self.record_failures {
+            // Before any boot: a recording needs the snapshot image `qemu-img` makes.
+            crate::tools::require("qemu-img", &crate::tools::qemu_img_packages(), allow_install)?;
+        }
         let coverage = match self.coverage {
             Some(mode) => {
                 let collector = crate::coverage::Collector::new(mode);
