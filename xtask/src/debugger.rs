@@ -1,12 +1,10 @@
-//! The debugger: a gdb that supports the arch, a free loopback port for QEMU's GDB server,
-//! the gdb command line, and the kernel's symbols.
+//! The debugger: a gdb that supports the arch, the gdb command line, and the kernel's symbols.
 
 use crate::arch::Arch;
 use crate::qemu::GdbServer;
 use crate::tools;
 use anyhow::{Context, Result, bail};
 use object::{Object, ObjectSymbol};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -68,19 +66,6 @@ pub fn run_to_end(gdb: &Path, args: &[String], batch_limit: Option<Duration>) ->
             )
         }
     }
-}
-
-/// A free TCP port on 127.0.0.1 (the OS picks it).
-pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port on 127.0.0.1")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Fails, naming the port, if `port` on 127.0.0.1 is taken.
-pub fn check_port(port: u16) -> Result<()> {
-    TcpListener::bind(("127.0.0.1", port))
-        .map(drop)
-        .with_context(|| format!("port {port} on 127.0.0.1 is taken (--port)"))
 }
 
 /// The symbol of a kernel test's function, as gdb names it: the test's name itself (its
@@ -230,16 +215,6 @@ mod tests {
             "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 \
              -ex set osabi GNU/Linux -ex target remote 127.0.0.1:1234 -ex break kernel::tests::fmt_integers"
         );
-    }
-
-    #[test]
-    fn a_taken_port_is_named() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let error = check_port(port).unwrap_err().to_string();
-        assert_eq!(error, format!("port {port} on 127.0.0.1 is taken (--port)"));
-        drop(listener);
-        assert!(check_port(free_port().unwrap()).is_ok());
     }
 
     #[test]

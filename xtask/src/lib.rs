@@ -14,6 +14,7 @@ pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod kernel_package;
+pub mod listen;
 pub mod plan;
 pub mod process;
 pub mod qemu;

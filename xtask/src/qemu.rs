@@ -36,6 +36,15 @@ impl GdbServer {
     }
 }
 
+/// The chardev QEMU's own GDB server listens on.
+const QEMU_GDB_CHARDEV: &str = "gdb";
+
+/// A listening loopback socket chardev on `port`, as printed (and as QEMU binds it when the
+/// xtask holds no socket for the port).
+fn socket(id: &str, port: u16) -> String {
+    format!("socket,id={id},host=127.0.0.1,port={port},server=on,wait=off")
+}
+
 /// One QEMU invocation.
 pub struct Launch<'a> {
     pub arch: &'a Arch,
@@ -90,15 +99,14 @@ impl Launch<'_> {
         // Loopback only: either server gives full control of the machine.
         match self.gdb {
             Some(GdbServer::Qemu { port, paused }) => {
-                args.extend(["-gdb".into(), format!("tcp:127.0.0.1:{port}")]);
+                args.extend(["-chardev".into(), socket(QEMU_GDB_CHARDEV, port)]);
+                args.extend(["-gdb".into(), format!("chardev:{QEMU_GDB_CHARDEV}")]);
                 if paused {
                     args.push("-S".into());
                 }
             }
             Some(GdbServer::Kernel { port }) => {
-                let chardev = crate::arch::GdbStubPort::CHARDEV;
-                let socket = format!("socket,id={chardev},host=127.0.0.1,port={port},server=on,wait=off");
-                args.extend(["-chardev".into(), socket]);
+                args.extend(["-chardev".into(), socket(crate::arch::GdbStubPort::CHARDEV, port)]);
                 args.extend(self.arch.gdbstub.qemu_args.iter().cloned());
             }
             None => {}
@@ -123,10 +131,21 @@ impl Launch<'_> {
             .join(" ")
     }
 
-    /// The command, confined (`confine.rs`) unless the user turned that off.
+    /// The command, confined (`confine.rs`) unless the user turned that off. A GDB server's
+    /// socket is the one the xtask reserved for its port (`listen.rs`), handed over.
     pub fn command(&self) -> Result<Command> {
         let mut command = Command::new(&self.binary);
-        command.args(self.args());
+        let mut args = self.args();
+        if let Some(server) = self.gdb {
+            let id = match server {
+                GdbServer::Qemu { .. } => QEMU_GDB_CHARDEV,
+                GdbServer::Kernel { .. } => crate::arch::GdbStubPort::CHARDEV,
+            };
+            let printed = socket(id, server.port());
+            let handed = crate::listen::chardev(&mut command, id, server.port());
+            args.iter_mut().filter(|arg| **arg == printed).for_each(|arg| *arg = handed.clone());
+        }
+        command.args(args);
         if crate::sandbox::turned_off() {
             return Ok(command);
         }
@@ -341,7 +360,8 @@ mod tests {
     #[test]
     fn the_gdb_server_listens_on_loopback_only_and_starts_paused() {
         let args = launch_args("aarch64", Some(4321), "");
-        assert!(has_pair(&args, "-gdb", "tcp:127.0.0.1:4321"));
+        assert!(has_pair(&args, "-chardev", "socket,id=gdb,host=127.0.0.1,port=4321,server=on,wait=off"));
+        assert!(has_pair(&args, "-gdb", "chardev:gdb"));
         assert!(args.contains(&"-S".to_string()));
         assert!(!launch_args("aarch64", None, "").contains(&"-S".to_string()));
     }

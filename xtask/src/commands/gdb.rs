@@ -145,10 +145,7 @@ impl Gdb {
         }
         breakpoints.extend(self.breakpoints.iter().cloned());
 
-        let port = match self.port {
-            Some(port) => debugger::check_port(port).map(|()| port)?,
-            None => debugger::free_port()?,
-        };
+        let port = crate::listen::reserve(self.port)?;
         let server = match self.stub {
             Stub::Qemu => GdbServer::Qemu { port, paused: true },
             Stub::Kernel => GdbServer::Kernel { port },

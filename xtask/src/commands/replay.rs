@@ -45,10 +45,7 @@ pub fn run(context: &Context, spec: &str, options: &Options<'_>) -> Result<ExitC
         return Ok(report(&recording, &recorded, &replayed, true));
     }
     let gdb = debugger::find(&arch, options.gdb, crate::tools::installs_allowed(options.qemu.no_install))?;
-    let port = match options.port {
-        Some(port) => debugger::check_port(port).map(|()| port)?,
-        None => debugger::free_port()?,
-    };
+    let port = crate::listen::reserve(options.port)?;
     let server = GdbServer::Qemu { port, paused: true };
     let launch = recording.launch(&arch, qemu_binary, Some(server));
     eprintln!("$ {}", launch.display());

@@ -96,7 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn setup_needs_every_qemu_the_riscv64_firmware_gdb_and_nextest() {
+    fn setup_needs_every_qemu_the_riscv64_firmware_gdb_qemu_img_and_nextest() {
         let context = Context::load().unwrap();
         let needs = needs(&context);
         let mut programs: Vec<&str> = needs
@@ -109,7 +109,14 @@ mod tests {
         programs.sort();
         assert_eq!(
             programs,
-            ["cargo-nextest", "gdb-multiarch", "qemu-system-aarch64", "qemu-system-riscv64", "qemu-system-x86_64"]
+            [
+                "cargo-nextest",
+                "gdb-multiarch",
+                "qemu-img",
+                "qemu-system-aarch64",
+                "qemu-system-riscv64",
+                "qemu-system-x86_64"
+            ]
         );
         let firmware = needs.iter().find_map(|need| match need {
             Need::Firmware { file, packages, .. } => Some((file.as_str(), packages.debian.as_str())),

@@ -103,8 +103,8 @@ pub(super) fn launch<'a>(
         // Not paused: a debugger attaches only if a test stops the kernel. For coverage the
         // probe attaches before the first instruction.
         gdb: match (&options.debug_failures, &options.coverage) {
-            (Some(_), _) => Some(GdbServer::Qemu { port: crate::debugger::free_port()?, paused: false }),
-            (None, Some(_)) => Some(GdbServer::Qemu { port: crate::debugger::free_port()?, paused: true }),
+            (Some(_), _) => Some(GdbServer::Qemu { port: crate::listen::reserve(None)?, paused: false }),
+            (None, Some(_)) => Some(GdbServer::Qemu { port: crate::listen::reserve(None)?, paused: true }),
             (None, None) => None,
         },
         extra_args: &options.extra_qemu_args,
