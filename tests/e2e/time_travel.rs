@@ -115,7 +115,7 @@ fn assertion_is_stepped_backwards(arch: &str, pc: &str) {
         .collect();
     assert_eq!(pcs.len(), 3, "{arch}: the pc at the panic, one step back, one step forward:\n{output}");
     assert!(pcs[0] != pcs[1] && pcs[2] == pcs[0], "{arch}: back one instruction and forward again: {pcs:x?}");
-    let frame = output.lines().filter(|line| line.starts_with("#0  ")).last().unwrap_or("");
+    let frame = output.lines().rfind(|line| line.starts_with("#0  ")).unwrap_or("");
     assert!(frame.contains("core::panicking::panic_fmt"), "{arch}: one instruction back is the caller:\n{output}");
     assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
     replay_matches_recording(arch, &spec, &dir);

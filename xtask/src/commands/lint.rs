@@ -6,7 +6,8 @@ use super::Context;
 use crate::build::{BuildOptions, cargo_args, check_rust_src};
 use crate::kernel_package::KernelPackage;
 use anyhow::Result;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
+use xshell::{Shell, cmd};
 
 #[derive(clap::Args)]
 pub struct Lint {}
@@ -31,13 +32,16 @@ impl Lint {
             // flags): checked here so that a change in the xtask cannot leave them broken.
             words(&["clippy", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--", "-D", "warnings"]),
         ]);
+        // A plain sequence of commands, each echoed before it runs: xshell's job. The echo is
+        // ours, as xshell's would print the toolchain's full path to cargo.
+        let shell = Shell::new()?;
+        shell.change_dir(context.workspace.root());
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         for args in steps {
             eprintln!("$ cargo {}", args.join(" "));
-            let status = Command::new(&cargo).args(&args).current_dir(context.workspace.root()).status()?;
-            if !status.success() {
+            if let Err(error) = cmd!(shell, "{cargo} {args...}").quiet().run() {
                 // A lint finding is a failed check (1), not a harness error (2).
-                eprintln!("lint: `cargo {}` failed ({status}); its messages are above", args.join(" "));
+                eprintln!("lint: {error}; its messages are above");
                 return Ok(ExitCode::FAILURE);
             }
         }
