@@ -1,7 +1,7 @@
 //! The GDB stub's port on the virt boards, which have one UART each (QEMU 7.2 gives aarch64
 //! `virt` and riscv64 `virt` a single PL011/16550 whatever `-serial` says): a virtio console
 //! on one of the board's virtio-mmio slots, found through the device tree, driven by
-//! `virtio-drivers`. Memory is identity-mapped on both (aarch64: MMU off; riscv64: paging.rs),
+//! `virtio-drivers`. Memory is identity-mapped on both (each arch's paging.rs),
 //! so physical addresses are the ones to use.
 
 use super::devicetree;

@@ -1,4 +1,5 @@
-/* aarch64 entry: QEMU's virt board loads the ELF and starts here at EL1, MMU off.
+/* aarch64 entry: QEMU's virt board loads the ELF and starts here at EL1, MMU off (the Rust
+ * entry turns it on first, paging.rs).
  * x0 holds the device tree address when a loader passes one (QEMU does not for ELF
  * images: it places the tree at the start of RAM). Enables the FP/SIMD unit (the target
  * uses NEON), clears .bss, sets up the boot stack and calls `aarch64_entry(x0)`. */
@@ -34,7 +35,14 @@ _start:
     b 3b
 
 .section .bss.boot_stack, "aw", @nobits
-.balign 16
+/* The guard page (left unmapped by paging.rs), the boot stack, then the stack an exception
+ * switches to when the boot stack is about to run out (vectors.S). */
+.balign 4096
+.global boot_stack_guard
+boot_stack_guard: .skip 4096
 .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom: .skip 256 * 1024
 boot_stack_top:
+.global fatal_stack_top
+.skip 16 * 1024
+fatal_stack_top:

@@ -24,7 +24,7 @@ const MDSCR_KDE: u64 = 1 << 13;
 /// code's stack was (the trap's frame sits just below it).
 pub fn read_registers(frame: &TrapFrame, registers: &mut Registers) {
     registers.x = frame.x;
-    registers.sp = frame.interrupted_sp();
+    registers.sp = frame.sp;
     registers.pc = frame.elr;
     registers.cpsr = frame.spsr as u32;
     registers.v = frame.q;
@@ -69,18 +69,30 @@ pub fn breakpoint_instruction(_kind: usize) -> Option<&'static [u8]> {
     Some(&BRK_0)
 }
 
-/// The stores reached memory; the instruction cache must forget what it held.
-pub fn instructions_changed(_address: usize, _len: usize) {
+/// The new instructions were stored through the writable alias: clean those data cache
+/// lines to the point of unification, then make the instruction cache forget what it held.
+pub fn instructions_changed(address: usize, len: usize) {
+    let alias = writable_alias(address);
+    let cache_type: u64;
+    // SAFETY: reading CTR_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) cache_type, options(nomem, nostack)) };
+    let line = 4usize << ((cache_type >> 16) & 0xf);
+    for line_address in (alias / line * line..alias + len).step_by(line) {
+        // SAFETY: cleaning a line writes back what the stub stored; no other effect.
+        unsafe { core::arch::asm!("dc cvau, {}", in(reg) line_address, options(nostack)) };
+    }
     // SAFETY: cache maintenance has no effect on the program's state.
     unsafe { core::arch::asm!("dsb ish", "ic iallu", "dsb ish", "isb", options(nostack)) };
 }
 
-/// Nothing within RAM faults (the MMU is off).
+/// The guard page under the boot stack (not mapped: reading it would fault in the stub).
 pub fn inaccessible() -> Option<Region> {
-    None
+    let guard = super::paging::stack_guard();
+    Some(Region::new(guard.start, guard.end))
 }
 
-/// Where to write to change `address`: the kernel's memory is writable where it is.
+/// Where to write to change `address`: code is mapped read-execute, so through the
+/// writable alias of RAM (paging.rs).
 pub fn writable_alias(address: usize) -> usize {
-    address
+    super::paging::writable_alias(address)
 }

@@ -1,10 +1,12 @@
-//! aarch64: QEMU `virt` at EL1, PL011 serial, semihosting exit, the generic timer's
-//! virtual counter, and an exception vector table.
+//! aarch64: QEMU `virt` at EL1, page tables with the 4 KiB granule (W^X, a guard page under
+//! the boot stack), PL011 serial, semihosting exit, the generic timer's virtual counter, and
+//! an exception vector table.
 
 #[cfg(feature = "ktest")]
 pub mod fp_test;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
+mod paging;
 mod pl011;
 mod recover;
 mod timer;
@@ -31,6 +33,7 @@ const VIRT_DEVICE_TREE: usize = 0x4000_0000;
 #[unsafe(no_mangle)]
 extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     traps::init();
+    paging::init();
     let address = if device_tree != 0 { device_tree } else { VIRT_DEVICE_TREE };
     // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
     let tree = unsafe { devicetree::at(address) };

@@ -12,7 +12,7 @@ pub fn write(bytes: &[u8]) {
     let data = (BASE + DATA) as *mut u32;
     let flags = (BASE + FLAGS) as *const u32;
     for &byte in bytes {
-        // SAFETY: the PL011's registers are at BASE on virt (MMU off: physical addresses).
+        // SAFETY: the PL011's registers are at BASE on virt (identity-mapped as a device, paging.rs).
         unsafe {
             while flags.read_volatile() & TRANSMIT_FIFO_FULL != 0 {
                 core::hint::spin_loop();

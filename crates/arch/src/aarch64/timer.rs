@@ -17,7 +17,7 @@ const VIRTUAL_TIMER: u32 = 27;
 static INTERVAL: AtomicU64 = AtomicU64::new(0);
 
 fn write(address: usize, value: u32) {
-    // SAFETY: a GIC register of the virt board (MMU off: physical addresses).
+    // SAFETY: a GIC register of the virt board (identity-mapped as a device, paging.rs).
     unsafe { (address as *mut u32).write_volatile(value) }
 }
 

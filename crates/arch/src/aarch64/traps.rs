@@ -1,4 +1,5 @@
-//! Exceptions at EL1: a breakpoint is noted and returned from; everything else is fatal.
+//! Exceptions at EL1: a breakpoint is noted and returned from; everything else is fatal. A
+//! data abort in the boot stack's guard page is reported as a stack overflow.
 
 use crate::kernel;
 use crate::{Fault, Signal};
@@ -9,32 +10,34 @@ unsafe extern "C" {
     static exception_vectors: u8;
 }
 
-/// The registers `vectors.S` saves, in its order: the general registers, then the FP/SIMD
-/// registers and their control and status registers (816 bytes).
+/// The registers `vectors.S` saves, in its order: the general registers, the interrupted
+/// sp, then the FP/SIMD registers and their control and status registers (816 bytes).
 #[repr(C)]
 #[derive(Default)]
 pub struct TrapFrame {
     pub x: [u64; 31],
     pub elr: u64,
     pub spsr: u64,
-    _padding: [u64; 3],
+    /// Where the interrupted code's stack was: the frame sits just below it, or on the
+    /// fatal stack (vectors.S); the return puts sp back here.
+    pub sp: u64,
+    _padding: [u64; 2],
     pub q: [u128; 32],
     pub fpcr: u64,
     pub fpsr: u64,
 }
 
-const _: () = assert!(size_of::<TrapFrame>() == 816 && core::mem::offset_of!(TrapFrame, q) == 288);
-
-impl TrapFrame {
-    /// The interrupted code's sp: the frame is pushed just below it (same EL, same stack).
-    pub fn interrupted_sp(&self) -> u64 {
-        (self as *const TrapFrame as u64) + size_of::<TrapFrame>() as u64
-    }
-}
+const _: () = assert!(
+    size_of::<TrapFrame>() == 816
+        && core::mem::offset_of!(TrapFrame, sp) == 33 * 8
+        && core::mem::offset_of!(TrapFrame, q) == 288
+);
 
 /// ESR_EL1.EC of BRK, and of a software step taken without changing EL.
 const EC_BRK: u64 = 0x3c;
 const EC_SOFTWARE_STEP: u64 = 0x33;
+/// ESR_EL1.EC of a data abort taken without changing EL.
+const EC_DATA_ABORT: u64 = 0x25;
 
 pub fn init() {
     // SAFETY: `exception_vectors` is a 2 KiB-aligned vector table (vectors.S).
@@ -108,6 +111,11 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         0x21 | 0x22 | 0x25 => Some(fault_address as usize),
         _ => None,
     };
+    // A data abort in the guard page under the boot stack (the entry switched to the fatal
+    // stack to get here).
+    let overflow =
+        synchronous && class == EC_DATA_ABORT && super::paging::stack_guard().contains(&(fault_address as usize));
+    let kind = if overflow { "stack overflow" } else { kind };
     let mut registers = [("", 0u64); 34];
     for (index, value) in frame.x.iter().enumerate() {
         registers[index] = (GENERAL_REGISTERS[index], *value);

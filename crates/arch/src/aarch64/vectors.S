@@ -1,20 +1,45 @@
 /* The EL1 exception vector table: 16 entries of 0x80 bytes (4 sources x 4 kinds). Each
- * entry saves x0/x1, puts its index in x1 and joins `trap_common`, which saves the rest
- * of the registers in a TrapFrame on the stack and calls `aarch64_trap(frame, index)`.
- * If that returns, the (possibly modified) frame is restored and the CPU resumes.
+ * entry decides where the frame goes, saves x0/x1 and the interrupted sp there, puts its
+ * index in x1 and joins `trap_common`, which saves the rest of the registers in the
+ * TrapFrame and calls `aarch64_trap(frame, index)`. If that returns, the (possibly
+ * modified) frame is restored, sp is set back to the interrupted sp and the CPU resumes.
  *
- * The frame (traps.rs): x0..x30, elr, spsr, 3 words of padding (36 words, 288 bytes), then
- * q0..q31 (512 bytes) and fpcr, fpsr: 816 bytes, a multiple of 16. The FP/SIMD registers are
- * saved on every trap: the handlers are Rust compiled with NEON, which may use any of them
- * (memcpy does), and the interrupted code's values must survive an interrupt. */
+ * Where the frame goes: just below the interrupted sp, or on the fatal stack when the boot
+ * stack has less than 4 KiB left (an overflow into the guard page, or about to be: the
+ * frame and the handler would fault there again, and each new exception would push its
+ * frame lower, past the guard into whatever lies below). TPIDR_EL1, which nothing else
+ * uses (no thread pointer in this kernel), holds x0 while the entry decides; interrupts
+ * are masked on exception entry, so nothing else runs meanwhile.
+ *
+ * The frame (traps.rs): x0..x30, elr, spsr, the interrupted sp, 2 words of padding (36
+ * words, 288 bytes), then q0..q31 (512 bytes) and fpcr, fpsr: 816 bytes, a multiple of 16.
+ * The FP/SIMD registers are saved on every trap: the handlers are Rust compiled with NEON,
+ * which may use any of them (memcpy does), and the interrupted code's values must survive
+ * an interrupt. */
 
 .set FRAME_SIZE, 816
 .set FP_OFFSET, 288
+.set SP_OFFSET, (33 * 8)
 
 .macro VECTOR index
 .balign 0x80
-    sub sp, sp, #FRAME_SIZE
-    stp x0, x1, [sp, #(0 * 8)]
+    msr tpidr_el1, x0
+    adrp x0, boot_stack_bottom
+    add x0, x0, :lo12:boot_stack_bottom
+    add x0, x0, #4096
+    cmp sp, x0
+    b.lo 1f
+    mov x0, sp
+    b 2f
+1:  adrp x0, fatal_stack_top
+    add x0, x0, :lo12:fatal_stack_top
+2:  sub x0, x0, #FRAME_SIZE
+    str x1, [x0, #(1 * 8)]
+    mov x1, sp
+    str x1, [x0, #SP_OFFSET]
+    mov sp, x0
+    mrs x0, tpidr_el1
+    str x0, [sp, #(0 * 8)]
     mov x1, #\index
     b trap_common
 .endm
@@ -121,6 +146,8 @@ trap_common:
     ldp x6, x7, [sp, #(6 * 8)]
     ldp x4, x5, [sp, #(4 * 8)]
     ldp x2, x3, [sp, #(2 * 8)]
-    ldp x0, x1, [sp, #(0 * 8)]
-    add sp, sp, #FRAME_SIZE
+    mov x0, sp
+    ldr x1, [x0, #SP_OFFSET]
+    mov sp, x1
+    ldp x0, x1, [x0, #(0 * 8)]
     eret
