@@ -96,11 +96,12 @@ pvh_start_info:
 
 .section .bss
 .balign 4096
-.global boot_pd, boot_stack_guard
+.global boot_pdpt, boot_pd, boot_stack_guard
 boot_pml4: .skip 4096
 boot_pdpt: .skip 4096
 boot_pd:   .skip 4096 * 4
-/* Unmapped once the kernel runs (paging.rs): a stack overflow faults here. */
+/* Unmapped once the kernel runs (paging.rs, which also makes the image W^X and adds the
+ * GDB stub's writable alias to boot_pdpt): a stack overflow faults here. */
 boot_stack_guard: .skip 4096
 .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom: .skip 256 * 1024

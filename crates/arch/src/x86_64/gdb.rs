@@ -87,7 +87,8 @@ impl Port {
     }
 }
 
-/// Where to write to change `address`: the kernel's memory is writable where it is.
+/// Where to write to change `address`: code is mapped read-execute, so through the
+/// writable alias of the first 1 GiB (paging.rs).
 pub fn writable_alias(address: usize) -> usize {
-    address
+    super::paging::writable_alias(address)
 }

@@ -1,5 +1,6 @@
-//! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, COM1 16550 serial, `isa-debug-exit`,
-//! the TSC as the counter, and an IDT for CPU exceptions.
+//! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, identity page tables (W^X over the image,
+//! a guard page under the boot stack), COM1 16550 serial, `isa-debug-exit`, the TSC as the
+//! counter, and an IDT for CPU exceptions.
 
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
@@ -42,7 +43,7 @@ extern "C" fn x86_64_entry(start_info: u32) -> ! {
     let _ = SERIAL.lock().init(Config::default());
     segments::init();
     traps::init();
-    paging::protect_stack_guard();
+    paging::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let (cmdline, memory) = unsafe { (pvh::cmdline(start_info as usize), pvh::memory_map(start_info as usize)) };
     crate::kernel::main(BootInfo { method: "PVH, 64-bit long mode", cmdline, memory })
