@@ -116,13 +116,15 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
     let overflow =
         synchronous && class == EC_DATA_ABORT && super::paging::stack_guard().contains(&(fault_address as usize));
     let kind = if overflow { "stack overflow" } else { kind };
-    let mut registers = [("", 0u64); 34];
+    let mut registers = [("", 0u64); 36];
     for (index, value) in frame.x.iter().enumerate() {
         registers[index] = (GENERAL_REGISTERS[index], *value);
     }
-    registers[31] = ("elr", frame.elr);
-    registers[32] = ("spsr", frame.spsr);
-    registers[33] = ("esr", syndrome);
+    registers[31] = ("sp", frame.sp);
+    registers[32] = ("elr", frame.elr);
+    registers[33] = ("spsr", frame.spsr);
+    registers[34] = ("esr", syndrome);
+    registers[35] = ("far", fault_address);
     let frame_pointer = frame.x[29] as usize;
     kernel::fault(Fault { kind, address, pc, frame_pointer, registers: &registers })
 }
