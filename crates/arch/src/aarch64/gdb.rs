@@ -21,7 +21,7 @@ const MDSCR_SS: u64 = 1 << 0;
 const MDSCR_KDE: u64 = 1 << 13;
 
 /// x0..x30, pc, cpsr, v0..v31, fpcr and fpsr from the frame; sp is where the interrupted
-/// code's stack was (the trap's frame sits just below it).
+/// code's stack was (the frame keeps it: vectors.S may have put the frame elsewhere).
 pub fn read_registers(frame: &TrapFrame, registers: &mut Registers) {
     registers.x = frame.x;
     registers.sp = frame.sp;
@@ -35,7 +35,7 @@ pub fn read_registers(frame: &TrapFrame, registers: &mut Registers) {
     registers.fpsr = frame.fpcr as u32;
 }
 
-/// x0..x30, pc, cpsr and the FP/SIMD registers; sp (restored by the trap's own arithmetic)
+/// x0..x30, pc, cpsr and the FP/SIMD registers; sp (the frame's, which the return restores)
 /// stays.
 pub fn write_registers(frame: &mut TrapFrame, registers: &Registers) {
     frame.x = registers.x;
