@@ -112,8 +112,9 @@ fn qemu_runs_sandboxed_with_no_monitor_no_network_and_its_gdb_server_on_loopback
         }
     }
     let (pid, cmdline) = qemu_pids_and_commands().into_iter().next().expect("QEMU is running, paused");
-    // The xtask says it waits as soon as QEMU starts; QEMU then sets itself up (sandbox,
-    // server) before it listens. Look once it listens, or after 20 s.
+    // The xtask says it waits as soon as QEMU starts; QEMU then sets itself up. Its GDB
+    // server's socket is listening from the start (the xtask binds it and hands it over), so
+    // look once QEMU has also installed its seccomp filter, or after 20 s.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let (status, ours, listening, unix) = loop {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -124,7 +125,8 @@ fn qemu_runs_sandboxed_with_no_monitor_no_network_and_its_gdb_server_on_loopback
             .filter(|(_, inode)| ours.contains(inode))
             .map(|(address, _)| address)
             .collect();
-        if !listening.is_empty() || std::time::Instant::now() > deadline {
+        let sandboxed = status.lines().any(|line| line == "Seccomp:\t2");
+        if (sandboxed && !listening.is_empty()) || std::time::Instant::now() > deadline {
             break (status, ours, listening, unix);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

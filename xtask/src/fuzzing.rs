@@ -5,7 +5,7 @@
 //! Each function takes any bytes and panics only when a property fails: the harness itself
 //! must never panic on what it reads.
 
-use crate::session::{Marker, Session, Sources, replay_file, replay_reader};
+use crate::session::{LogReader, Session, Sources, replay_file, replay_reader};
 use crate::summary::{ArchSummary, FlakyResult, NoTests, RunSummary};
 use std::path::Path;
 
@@ -34,14 +34,15 @@ pub fn target(name: &str) -> Option<&'static Target> {
 }
 
 /// The first byte seeds the chunk sizes of the live path (1 to 64 bytes, varying), the rest
-/// is the serial stream: the live path and the replay of the same bytes give the same events,
-/// and so the same verdicts.
+/// is the serial stream: the lines split as they arrive in chunks and the replay of the same
+/// bytes read whole give the same events, and so the same verdicts.
 pub fn serial_stream(data: &[u8]) {
     let Some((&seed, data)) = data.split_first() else { return };
     let replayed = replay_file(data, Path::new("/"));
 
     let mut splitter = ktap::LineSplitter::default();
     let mut live = Session::new("/");
+    let mut log = LogReader::default();
     let mut events = Vec::new();
     let mut rest = data;
     let mut state = u32::from(seed);
@@ -51,26 +52,17 @@ pub fn serial_stream(data: &[u8]) {
         let size = ((state >> 16) % 64 + 1) as usize;
         let (piece, after) = rest.split_at(size.min(rest.len()));
         for line in splitter.push(piece) {
-            events.extend(live_line(&mut live, &line));
+            events.extend(log.line(&mut live, line));
         }
         rest = after;
     }
     if let Some(line) = splitter.finish() {
-        events.extend(live_line(&mut live, &line));
+        events.extend(log.line(&mut live, line));
     }
     events.extend(live.end_of_stream());
     assert_eq!(events, replayed, "chunking changed the events");
     let verdicts = |events: &[crate::events::Event]| ArchSummary::of("x", "log".into(), events).verdict();
     assert_eq!(verdicts(&events), verdicts(&replayed));
-}
-
-/// A line as the replay reads it: a harness marker, or a serial line.
-fn live_line(session: &mut Session, line: &ktap::Line) -> Vec<crate::events::Event> {
-    match Marker::parse(&String::from_utf8_lossy(&line.bytes)) {
-        Some(Marker::Serial { text }) => session.line(&ktap::Line::from_text(&text)),
-        Some(marker) => session.marker(&marker),
-        None => session.line(line),
-    }
 }
 
 /// A document as `cargo xtask report` reads it, through every reporter: the human display,

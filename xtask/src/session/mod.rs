@@ -23,7 +23,7 @@ use crate::events::{Attempt, Diagnostic, Event, Reason, Severity, Verdict};
 use conventions::KernelLine;
 use ktap::{Directive, Item, Line};
 pub use marker::{MARKER, Marker};
-pub use replay::{ReplaySource, replay_file, replay_reader};
+pub use replay::{LogReader, ReplaySource, replay_file, replay_reader};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 pub use symbols::Sources;
 
