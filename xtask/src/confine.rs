@@ -10,8 +10,8 @@
 //! - **Landlock** (Linux 5.13+; applied in the child just before exec, so it binds QEMU and
 //!   nothing else): QEMU may read and execute what it is made of (its installation prefix,
 //!   the system libraries, two files of `/etc`) and read the kernel image; it may write,
-//!   create, remove or rename no file anywhere, bind only the GDB port it was given (ABI 4+),
-//!   connect to no TCP port, and neither signal processes nor reach abstract Unix sockets
+//!   create, remove or rename no file anywhere, bind and connect to no TCP port (ABI 4+: a
+//!   GDB server's socket is bound by the xtask and handed over, `listen.rs`), and neither signal processes nor reach abstract Unix sockets
 //!   outside itself (ABI 6+). Where the kernel lacks Landlock, this part is skipped and
 //!   `cargo xtask doctor` says so.
 //! - **An address-space cap** (RLIMIT_AS) from the arch table: the guest's memory plus
@@ -40,8 +40,6 @@ const SYSTEM_FILES: [&str; 2] = ["/etc/ld.so.cache", "/etc/localtime"];
 pub struct Needs<'a> {
     pub binary: &'a Path,
     pub kernel: &'a Path,
-    /// The TCP port its GDB server or stub socket listens on, if any.
-    pub tcp_port: Option<u16>,
     /// The guest's RAM in bytes (the arch table's `memory`).
     pub guest_memory: u64,
     /// The empty directory it runs in.
@@ -129,7 +127,7 @@ fn installation_prefix(binary: &Path) -> PathBuf {
 #[cfg(target_os = "linux")]
 fn landlock_ruleset(needs: &Needs<'_>) -> Result<Option<std::os::fd::OwnedFd>> {
     use landlock::{
-        ABI, Access, AccessFs, AccessNet, NetPort, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
+        ABI, Access, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
     };
     if landlock_abi().is_none() {
         return Ok(None);
@@ -158,9 +156,6 @@ fn landlock_ruleset(needs: &Needs<'_>) -> Result<Option<std::os::fd::OwnedFd>> {
         if let Some(directory) = needs.writable_dir {
             let access = AccessFs::from_read(abi) | AccessFs::from_write(abi);
             ruleset = ruleset.add_rule(PathBeneath::new(opened(directory)?, access))?;
-        }
-        if let Some(port) = needs.tcp_port {
-            ruleset = ruleset.add_rule(NetPort::new(port, AccessNet::BindTcp))?;
         }
         Ok(ruleset)
     };

@@ -156,7 +156,6 @@ impl Launch<'_> {
         let needs = crate::confine::Needs {
             binary: &self.binary,
             kernel: self.kernel,
-            tcp_port: self.gdb.map(GdbServer::port),
             guest_memory,
             cwd: crate::workspace::Workspace::locate().xtask_dir().join("qemu-cwd"),
             // Record/replay writes its log and snapshot itself.
