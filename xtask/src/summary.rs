@@ -97,6 +97,12 @@ impl ArchSummary {
         summary
     }
 
+    /// The outcome of the test `name`, if it has a verdict (by the fold's index: reporters
+    /// look one up per verdict, and a scan would make a large suite's report quadratic).
+    pub fn outcome(&self, name: &str) -> Option<&Outcome> {
+        self.index.get(name).map(|&index| &self.outcomes[index])
+    }
+
     pub fn counts(&self) -> Counts {
         let mut counts = Counts { not_run: self.unreported, ..Counts::default() };
         for outcome in &self.outcomes {

@@ -105,7 +105,7 @@ impl<W: Write> Reporter for Human<W> {
                 vec![styled(style::MUTED, &format!("{label} boot {boot} runs {} test(s)", names.len()))]
             }
             Event::AttemptFinished(attempt) => {
-                let outcome = fold.outcomes.iter().find(|outcome| outcome.name == attempt.name);
+                let outcome = fold.outcome(&attempt.name);
                 let mut lines = attempt_lines(&label, attempt, outcome);
                 if self.show_output {
                     lines.extend(attempt.output.iter().map(|line| format!("{label}     | {}", printable(line))));

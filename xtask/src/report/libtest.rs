@@ -32,14 +32,18 @@ impl Json {
         Json { started: Default::default(), sink: Sink::File { path: path.to_path_buf(), lines: Vec::new() } }
     }
 
+    /// One line: serialized straight into bytes (not through `Display`'s formatter), and
+    /// written to stdout in one call.
     fn emit(&mut self, value: serde_json::Value) {
         match &mut self.sink {
             Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{value}");
+                let mut line = serde_json::to_vec(&value).unwrap_or_default();
+                line.push(b'\n');
+                let _ = std::io::stdout().lock().write_all(&line);
             }
             Sink::File { lines, .. } => {
-                let _ = writeln!(lines, "{value}");
+                let _ = serde_json::to_writer(&mut *lines, &value);
+                lines.push(b'\n');
             }
         }
     }
@@ -132,7 +136,7 @@ impl Reporter for Json {
                 if !self.started.remove(&(arch.to_string(), attempt.name.clone())) {
                     self.emit(json!({"type": "test", "event": "started", "name": attempt.name, "arch": arch}));
                 }
-                if let Some(outcome) = fold.outcomes.iter().find(|outcome| outcome.name == attempt.name) {
+                if let Some(outcome) = fold.outcome(&attempt.name) {
                     self.emit(outcome_json(arch, outcome));
                 }
             }
