@@ -5,7 +5,7 @@
 //! its own result line (the one carrying its name, or, for an unnamed one, the first after
 //! its plan is met). Depth in the items is that structural depth (0: the document).
 
-use crate::grammar::{self, LOOKS_LIKE_RESULT, ParsedResult, VERSION};
+use crate::grammar::{self, ParsedResult};
 use crate::items::{Dialect, Finding, FindingKind, Item, TestResult};
 use crate::lines::Line;
 use crate::prefix::Prefix;
@@ -136,20 +136,17 @@ impl Parser {
         // A version line with something before it, outside any document, sets the prefix
         // for the document it starts (kunit_parser's rule).
         if self.levels.is_empty()
-            && let Some(found) = VERSION.captures(raw)
+            && let Some((start, dialect, version)) = grammar::version_at_end(raw)
         {
-            let start = found.get(0).map_or(0, |m| m.start());
             let before = &raw[..start];
             if !before.trim().is_empty() {
                 self.prefix = Prefix::new(before);
-                let (dialect, version) = grammar::version_of(&found);
                 return self.version(dialect, version, items);
             }
         }
         let text = self.strip_prefix(raw);
         let content = text.trim_start();
-        if let Some(found) = VERSION.captures(content).filter(|found| found.get(0).is_some_and(|m| m.start() == 0)) {
-            let (dialect, version) = grammar::version_of(&found);
+        if let Some((dialect, version)) = grammar::version_at_start(content) {
             self.version(dialect, version, items);
         } else if let Some(count) = grammar::parse_plan(content) {
             match self.levels.last_mut() {
@@ -162,7 +159,7 @@ impl Parser {
             }
         } else if let Some(result) = grammar::parse_result_parts(content) {
             self.result(result, items);
-        } else if LOOKS_LIKE_RESULT.is_match(content) {
+        } else if grammar::looks_like_result(content) {
             items.push(self.finding(FindingKind::MalformedResult));
             items.push(Item::Other { text: text.to_string() });
         } else if let Some(name) = content.strip_prefix("# Subtest:").filter(|_| !self.levels.is_empty()) {
