@@ -8,7 +8,7 @@ use crate::plan::Shard;
 use crate::plan::durations::Durations;
 use crate::report::{Destinations, Format};
 use crate::runner::parallel::run_and_report;
-use crate::runner::{self, DebugFailures, RunOptions, Target};
+use crate::runner::{DebugFailures, RunOptions, Target};
 use crate::summary::NoTests;
 use anyhow::{Context as _, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -220,7 +220,7 @@ impl Test {
             record_boots: None,
         };
         if self.list {
-            return list(&targets, &run_options);
+            return list(&targets, &run_options, &xtask_dir);
         }
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
@@ -318,10 +318,12 @@ fn rerun_selection(
     Ok(Some(failed))
 }
 
-fn list(targets: &[Target<'_>], options: &RunOptions) -> Result<ExitCode> {
+/// `--list`: every arch's tests, listed at once (a `ktest.list` boot each, or the list an
+/// earlier run kept for the same image and request).
+fn list(targets: &[Target<'_>], options: &RunOptions, xtask_dir: &Path) -> Result<ExitCode> {
+    let lists = crate::plan::listing::listed(targets, options, xtask_dir)?;
     let mut stdout = std::io::stdout().lock();
-    for target in targets {
-        let names = runner::list_tests(target, options)?;
+    for (target, names) in targets.iter().zip(lists) {
         for test in &names {
             let ignored = if test.ignored { " (ignored)" } else { "" };
             if !crate::ui::write_line(&mut stdout, format_args!("{}: {}{ignored}", target.arch, test.name))? {

@@ -9,7 +9,7 @@
 //! boot: exactly as before.
 
 pub mod durations;
-mod listing;
+pub mod listing;
 pub mod lpt;
 pub mod rerun;
 
