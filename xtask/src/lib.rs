@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gathered;
 pub mod kernel_package;
 pub mod listen;
 pub mod plan;

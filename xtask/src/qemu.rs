@@ -243,7 +243,7 @@ impl RunningQemu {
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             // A send fails only when nobody listens any more: then the lines are not needed.
-            let _ = ktap::for_each_line(stdout, |line| {
+            let _ = ktap::for_each_line(crate::gathered::Gathered::new(stdout), |line| {
                 let _ = sender.send(line);
             });
         });
