@@ -330,8 +330,13 @@ pub fn cargo_args(subcommand: &str, arches: &[Arch], options: &BuildOptions) -> 
         // its dependencies (core, alloc, compiler_builtins and the crates) optimized: under
         // TCG, unoptimized `core::fmt` and friends cost a debug image about 0.2 s per boot
         // and 0.5 ms per test (`cargo xtask bench`). Given here, not in Cargo.toml, so that
-        // the xtask's own dependencies stay quick to compile.
-        args.extend(["--config".into(), r#"profile.dev.package."*".opt-level=1"#.into()]);
+        // the xtask's own dependencies stay quick to compile. The test runner (`ktest`) and
+        // the command line it reads (`kernel-abi`) are the harness's code, not the code under
+        // test: optimized too, as unoptimized they took seconds (longer than a timeout) to
+        // select and sort 10,000 tests before the first line of KTAP.
+        for package in [r#""*""#, "ktest", "kernel-abi"] {
+            args.extend(["--config".into(), format!("profile.dev.package.{package}.opt-level=1")]);
+        }
     }
     if !options.features.is_empty() {
         args.extend(["--features".into(), options.features.join(",")]);
