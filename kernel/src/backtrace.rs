@@ -6,8 +6,8 @@ const MAX_FRAMES: usize = 32;
 
 /// Prints the return addresses of the chain that starts at `frame_pointer`.
 pub fn print_from(frame_pointer: usize) {
-    // Every frame record lies on the boot stack, the one the kernel runs on.
-    let stack = arch::boot_stack();
+    // Every frame record lies on the stack this CPU runs on (the boot stack on CPU 0).
+    let stack = arch::current_stack();
     let mut frame_pointer = frame_pointer;
     print!("{}", kernel_abi::ktap::BACKTRACE);
     for _ in 0..MAX_FRAMES {

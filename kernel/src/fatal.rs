@@ -9,20 +9,29 @@ use crate::{ExitCode, console};
 use arch::Fault;
 use core::fmt::Write;
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-static ENDING: AtomicBool = AtomicBool::new(false);
+/// The CPU on its way to ending the boot, plus one (0: none).
+static ENDING: AtomicUsize = AtomicUsize::new(0);
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     begin_ending();
     let mut diagnostic = console::Diagnostic::new();
-    match info.location() {
-        Some(location) => {
+    // The runner's CPU (0) says nothing of itself: a test of one CPU runs there.
+    let cpu = arch::cpu_id();
+    match (info.location(), cpu) {
+        (Some(location), 0) => {
             let _ = write!(diagnostic, "panicked at {location}: {}", info.message());
         }
-        None => {
+        (Some(location), cpu) => {
+            let _ = write!(diagnostic, "panicked at {location} on CPU {cpu}: {}", info.message());
+        }
+        (None, 0) => {
             let _ = write!(diagnostic, "panicked: {}", info.message());
+        }
+        (None, cpu) => {
+            let _ = write!(diagnostic, "panicked on CPU {cpu}: {}", info.message());
         }
     }
     diagnostic.finish();
@@ -40,6 +49,9 @@ pub fn fault(fault: Fault<'_>) -> ! {
         let _ = write!(diagnostic, " at {address:#x}");
     }
     let _ = write!(diagnostic, ", pc {:#x}", fault.pc);
+    if arch::cpu_id() != 0 {
+        let _ = write!(diagnostic, ", on CPU {}", arch::cpu_id());
+    }
     diagnostic.finish();
     for row in fault.registers.chunks(4) {
         print!("{}", kernel_abi::ktap::REGISTERS);
@@ -57,15 +69,24 @@ pub fn fault(fault: Fault<'_>) -> ! {
 /// not one inside the panic path. The console may still be locked by the abandoned code.
 pub fn recovered() {
     console::force_unlock();
-    ENDING.store(false, Ordering::SeqCst);
+    ENDING.store(0, Ordering::SeqCst);
 }
 
 /// Makes sure the console can be written, and that a second panic (one inside the panic
-/// path) ends the boot at once instead of looping.
+/// path) ends the boot at once instead of looping. A CPU that panics or faults while another
+/// is ending the boot stops here: the first one's verdict is the one the harness gets.
 fn begin_ending() {
-    console::force_unlock();
-    if ENDING.swap(true, Ordering::SeqCst) {
-        console::print(format_args!("# panicked while ending the boot\n"));
-        arch::exit(ExitCode::Panic);
+    let cpu = arch::cpu_id();
+    match ENDING.compare_exchange(0, cpu + 1, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => console::force_unlock(),
+        Err(ending) if ending == cpu + 1 => {
+            console::force_unlock();
+            console::print(format_args!("# panicked while ending the boot\n"));
+            arch::exit(ExitCode::Panic);
+        }
+        Err(_) => loop {
+            arch::interrupts_disable();
+            core::hint::spin_loop();
+        },
     }
 }

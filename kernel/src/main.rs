@@ -43,6 +43,8 @@ mod interrupts;
 mod platform;
 #[cfg(all(target_os = "none", feature = "selftest"))]
 mod selftest;
+#[cfg(all(target_os = "none", any(test, feature = "ktest")))]
+mod smp;
 /// `generated-tests`: trivial tests for the benchmark (kernel/build.rs writes them).
 #[cfg(all(target_os = "none", feature = "generated-tests"))]
 mod generated {

@@ -13,8 +13,8 @@ use kernel_abi::cmdline::Request;
 /// since tests do not nest.
 struct Recovery(UnsafeCell<arch::RecoverySlot>);
 
-// SAFETY: one CPU runs the kernel; the slot is used only by the runner's call and the panic
-// path inside it.
+// SAFETY: the slot is used only by the runner's call and the panic path inside it, both on
+// CPU 0 (the runner abandons nothing a panic on another CPU left).
 unsafe impl Sync for Recovery {}
 
 static RECOVERY: Recovery = Recovery(UnsafeCell::new(arch::RecoverySlot::new()));
@@ -86,6 +86,24 @@ impl ktest::Platform for Kernel {
         // SAFETY: the runner calls this only from the panic path of the test that
         // `call_recoverable` is running, on the boot stack.
         unsafe { arch::abandon(RECOVERY.0.get()) }
+    }
+
+    fn cpu_count(&self) -> usize {
+        arch::cpu_count()
+    }
+
+    fn cpu_id(&self) -> usize {
+        arch::cpu_id()
+    }
+
+    fn start_cpu(&self, cpu: usize, entry: extern "C" fn(usize)) -> bool {
+        match arch::start_cpu(cpu, entry) {
+            Ok(()) => true,
+            Err(error) => {
+                println!("# CPU {cpu}: {error:?}");
+                false
+            }
+        }
     }
 
     fn heap_used(&self) -> Option<usize> {

@@ -52,6 +52,10 @@ pub struct Qemu {
     pub machine: String,
     pub cpu: String,
     pub memory: String,
+    /// CPUs the machine has (`-smp`; 1 when not said): the most a kernel test may run on at
+    /// once (`#[ktest(cpus = N)]`). CPUs the kernel does not start stay halted.
+    #[serde(default = "one_cpu")]
+    pub cpus: u32,
     /// `-bios` value, if the arch boots through firmware.
     pub firmware: Option<String>,
     /// The file that firmware is, looked for in QEMU's data directories by `doctor`.
@@ -64,6 +68,10 @@ pub struct Qemu {
     pub args: Vec<String>,
     /// The serial device the kernel's console uses (documentation only).
     pub serial: String,
+}
+
+fn one_cpu() -> u32 {
+    1
 }
 
 /// Where the kernel's GDB stub (the `gdbstub` feature) talks to the debugger under QEMU.

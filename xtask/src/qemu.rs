@@ -73,6 +73,8 @@ impl Launch<'_> {
             qemu.cpu.clone(),
             "-m".into(),
             qemu.memory.clone(),
+            "-smp".into(),
+            qemu.cpus.to_string(),
             // Only the devices the kernel uses: faster boots, no surprises.
             "-nodefaults".into(),
             "-display".into(),

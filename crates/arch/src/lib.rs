@@ -24,6 +24,7 @@
 //! | `triple_fault() -> !` | x86_64 only: reset through a triple fault (for the self-tests) |
 //! | `RecoverySlot`, `recover.rs` | "run with recovery": the state that [`call_with_recovery`] saves (callee-saved registers, stack pointer, interrupt state) and [`abandon`] restores, and the two assembly symbols behind them (`arch_call_with_recovery`, `arch_abandon`); on the caller's stack, so x86_64's guard page still catches an overflow |
 //! | `TrapFrame` | the interrupted state a trap saved (all general registers, pc, flags) |
+//! | `smp` (module) | `local()` (this CPU's `CpuLocal`, through `tp`, TPIDRRO_EL0 or the GS base) and `start(local)` (PSCI, SBI HSM, INIT-SIPI-SIPI), behind [`cpu_count`], [`cpu_id`], [`start_cpu`] and [`current_stack`] in `smp.rs` |
 //! | `gdb` (module, `gdbstub` feature) | what a GDB stub needs: `Arch`/`Registers` (gdbstub_arch), `read_registers`/`write_registers`/`set_pc` on a `TrapFrame`, `breakpoint_instruction(kind)`, `HARDWARE_SINGLE_STEP`/`set_single_step`, `instructions_changed`, `inaccessible()`, `writable_alias(address)` (where to write code that is mapped read-execute), and the `Port` |
 //!
 //! plus, the same on every arch: [`boot_stack`], [`Fault`], [`Signal`], [`BootInfo`], and
@@ -57,6 +58,8 @@ mod kernel;
 #[cfg(target_os = "none")]
 mod recovery;
 mod signal;
+#[cfg(target_os = "none")]
+mod smp;
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod tests;
 
@@ -68,6 +71,8 @@ pub use kernel_abi::ExitCode;
 #[cfg(target_os = "none")]
 pub use recovery::{abandon, call_with_recovery};
 pub use signal::Signal;
+#[cfg(target_os = "none")]
+pub use smp::{MAX_CPUS, StartError, cpu_count, cpu_id, current_stack, start_cpu};
 
 #[cfg(all(target_os = "none", any(target_arch = "aarch64", target_arch = "riscv64")))]
 mod devicetree;

@@ -7,8 +7,11 @@
 //! #[ktest(should_panic = "index out of bounds", timeout = 30)]
 //! fn out_of_bounds() { ... }
 //!
-//! #[ktest(ignore = "needs SMP", arch = "x86_64")]
-//! fn smp_boot() { ... }
+//! #[ktest(ignore = "not yet", arch = "x86_64")]
+//! fn later() { ... }
+//!
+//! #[ktest(cpus = 4)]
+//! fn counter_is_exact() { ... } // the body runs on 4 CPUs at once
 //! ```
 //!
 //! The function stays as written; next to it the attribute places a `ktest::Test` in the
@@ -32,6 +35,7 @@ struct Options {
     ignore: Option<LitStr>,
     arches: Vec<LitStr>,
     timeout: Option<LitInt>,
+    cpus: Option<LitInt>,
 }
 
 #[proc_macro_attribute]
@@ -47,10 +51,12 @@ pub fn ktest(attr: TokenStream, item: TokenStream) -> TokenStream {
             options.arches.push(meta.value()?.parse()?);
         } else if meta.path.is_ident("timeout") {
             options.timeout = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("cpus") {
+            options.cpus = Some(meta.value()?.parse()?);
         } else {
             return Err(meta.error(
                 "unknown ktest option: expected `should_panic`, `should_panic = \"text\"`, \
-                 `ignore = \"reason\"`, `arch = \"name\"` or `timeout = SECONDS`",
+                 `ignore = \"reason\"`, `arch = \"name\"`, `timeout = SECONDS` or `cpus = N`",
             ));
         }
         Ok(())
@@ -82,6 +88,17 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
         Some(seconds) => quote!(#seconds),
         None => quote!(0),
     };
+    let cpus = match &options.cpus {
+        Some(count) if count.base10_parse::<u32>()? == 0 => {
+            return Err(syn::Error::new_spanned(count, "a test runs on at least 1 CPU"));
+        }
+        // A panic on another CPU ends the boot: an expected one cannot be told from a failure.
+        Some(count) if options.should_panic.is_some() && count.base10_parse::<u32>()? > 1 => {
+            return Err(syn::Error::new_spanned(count, "`should_panic` tests run on one CPU"));
+        }
+        Some(count) => quote!(#count),
+        None => quote!(1),
+    };
     let arches = &options.arches;
     let arch_cfg = if arches.is_empty() { quote!() } else { quote!(#[cfg(any(#(target_arch = #arches),*))]) };
     Ok(quote! {
@@ -101,6 +118,7 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
                 should_panic: #should_panic,
                 ignore: #ignore,
                 timeout_secs: #timeout,
+                cpus: #cpus,
             };
         };
     })

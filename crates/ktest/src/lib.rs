@@ -15,8 +15,11 @@
 //!     #[ktest(should_panic = "out of range", timeout = 30)]
 //!     fn rejects() { /* ... */ }
 //!
-//!     #[ktest(ignore = "needs SMP", arch = "x86_64")]
+//!     #[ktest(ignore = "not yet", arch = "x86_64")]
 //!     fn later() {}
+//!
+//!     #[ktest(cpus = 4)]
+//!     fn on_four_cpus() { let _cpu = ktest::current_cpu(); /* runs on CPUs 0..4 at once */ }
 //! }
 //! ```
 //!
@@ -86,7 +89,7 @@ mod select;
 pub use kernel_abi::ExitCode;
 pub use kernel_abi::cmdline::Request;
 pub use ktest_macros::ktest;
-pub use runner::{attempt, end_running_test, run};
+pub use runner::{attempt, current_cpu, end_running_test, run};
 
 use core::fmt;
 use core::num::NonZeroU64;
@@ -123,6 +126,23 @@ pub trait Platform: Sync {
         self.exit(ExitCode::TestCrashed)
     }
 
+    /// The CPUs a test may run on at once (`#[ktest(cpus = N)]`); a test that wants more is
+    /// skipped.
+    fn cpu_count(&self) -> usize {
+        1
+    }
+
+    /// The CPU this runs on, 0 for the one the runner runs on.
+    fn cpu_id(&self) -> usize {
+        0
+    }
+
+    /// Starts CPU `cpu` (1..cpu_count()) on `entry(cpu)`; the CPU stops when `entry`
+    /// returns. False if it cannot.
+    fn start_cpu(&self, _cpu: usize, _entry: extern "C" fn(usize)) -> bool {
+        false
+    }
+
     /// Bytes of heap in use, if the heap can tell: a test after which more is in use than
     /// before is reported as leaking (`# leaked: N bytes`).
     fn heap_used(&self) -> Option<usize> {
@@ -153,6 +173,8 @@ pub struct Test {
     pub ignore: Option<&'static str>,
     /// Seconds the harness allows this test; 0 means the harness's default.
     pub timeout_secs: u32,
+    /// CPUs the body runs on at once (`#[ktest(cpus = N)]`), 1 for most tests.
+    pub cpus: u32,
 }
 
 impl Test {

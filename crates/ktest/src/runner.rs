@@ -1,6 +1,11 @@
 //! Runs the selected tests and writes their KTAP stream; gives a test that panicked or
 //! faulted its verdict, then has it abandoned (a panic, when the platform recovers: the
 //! next test runs in the same boot) or ends the boot (a fault).
+//!
+//! A test of several CPUs (`#[ktest(cpus = N)]`) has its body run on CPUs 1..N, which the
+//! platform starts, and on this one, CPU 0; the test ends when all have returned. A panic or
+//! fault on any of them ends the boot with the test's verdict (the other CPUs may still be
+//! running its body, so nothing is abandoned), and the panic's diagnostic names the CPU.
 
 use crate::console::{Truncated, line};
 use crate::{Crash, Platform, ShouldPanic, Test};
@@ -23,6 +28,62 @@ static DEBUG_FAILURES: AtomicBool = AtomicBool::new(false);
 static ATTEMPT: AtomicUsize = AtomicUsize::new(0);
 /// Whether the last abandoned test failed (its verdict was printed on the panic path).
 static ABANDONED_FAILED: AtomicBool = AtomicBool::new(false);
+/// The CPUs still running the current test's body, a bit each (CPU 0's is never set).
+static OTHER_CPUS_RUNNING: AtomicU64 = AtomicU64::new(0);
+/// Seconds CPU 0 waits for the others before it says which are still running.
+const WAITING_NOTE_SECONDS: u64 = 2;
+
+/// The CPU the caller runs on: 0 for the runner's, 1..N for the others a test of N CPUs runs
+/// on (`#[ktest(cpus = N)]`).
+pub fn current_cpu() -> usize {
+    PLATFORM.get().map_or(0, |platform| platform.cpu_id())
+}
+
+/// Where another CPU runs the current test's body (`Platform::start_cpu`).
+extern "C" fn run_on_other_cpu(cpu: usize) {
+    // SAFETY: RUNNING only ever holds null or a pointer into the static registry.
+    if let Some(test) = unsafe { RUNNING.load(Ordering::SeqCst).as_ref() } {
+        (test.run)();
+    }
+    OTHER_CPUS_RUNNING.fetch_and(!(1 << cpu), Ordering::SeqCst);
+}
+
+/// Starts CPUs 1..cpus on the running test's body; false (with a diagnostic) if one did not
+/// start.
+fn start_other_cpus(platform: &dyn Platform, cpus: usize) -> bool {
+    for cpu in 1..cpus {
+        OTHER_CPUS_RUNNING.fetch_or(1 << cpu, Ordering::SeqCst);
+        if !platform.start_cpu(cpu, run_on_other_cpu) {
+            OTHER_CPUS_RUNNING.fetch_and(!(1 << cpu), Ordering::SeqCst);
+            line!(platform, "# CPU {cpu} did not start");
+            return false;
+        }
+    }
+    true
+}
+
+/// Waits until every other CPU returned from the test's body; says which are still running
+/// after a while (a hang then ends in the harness's timeout, with that line in the output).
+fn wait_for_other_cpus(platform: &dyn Platform) {
+    let started = platform.ticks();
+    let note_after = platform.ticks_per_second().map(|hz| hz.get() * WAITING_NOTE_SECONDS);
+    let mut noted = false;
+    loop {
+        let running = OTHER_CPUS_RUNNING.load(Ordering::SeqCst);
+        if running == 0 {
+            return;
+        }
+        if !noted && note_after.is_some_and(|after| platform.ticks().wrapping_sub(started) > after) {
+            noted = true;
+            let mut cpus = Truncated::<256>::new();
+            for cpu in (1..64).filter(|cpu| running & (1 << cpu) != 0) {
+                let _ = write!(cpus, " {cpu}");
+            }
+            line!(platform, "# waiting for CPUs{} to finish", cpus.as_str());
+        }
+        core::hint::spin_loop();
+    }
+}
 
 /// Which attempt at the current test this boot is (0: the first run; `--retries` makes more).
 pub fn attempt() -> usize {
@@ -117,13 +178,20 @@ pub fn run(platform: &'static dyn Platform, request: &Request<'_>) -> ! {
             line!(platform, "ok {number} {name} # SKIP {reason}");
             continue;
         }
+        let cpus = test.cpus.max(1) as usize;
+        if cpus > platform.cpu_count().min(64) {
+            line!(platform, "ok {number} {name} # SKIP needs {cpus} CPUs, this machine has {}", platform.cpu_count());
+            continue;
+        }
         line!(platform, "{}{name} timeout={}", ktap::START, test.timeout_secs);
         RUNNING_NUMBER.store(number, Ordering::SeqCst);
         RUNNING.store(core::ptr::from_ref(*test).cast_mut(), Ordering::SeqCst);
         let heap_before = platform.heap_used();
         let started = platform.ticks();
         STARTED.store(started, Ordering::SeqCst);
+        let all_started = start_other_cpus(platform, cpus);
         let abandoned = platform.call_recoverable(call_test, core::ptr::from_ref(*test).cast_mut().cast());
+        wait_for_other_cpus(platform);
         // After an abandoned test too: per-test coverage attributes its counters to it.
         ktest_checkpoint_test();
         RUNNING.store(core::ptr::null_mut(), Ordering::SeqCst);
@@ -135,6 +203,10 @@ pub fn run(platform: &'static dyn Platform, request: &Request<'_>) -> ! {
         }
         print_duration(platform, started);
         match test.should_panic {
+            ShouldPanic::No if !all_started => {
+                line!(platform, "not ok {number} {name}");
+                failed += 1;
+            }
             ShouldPanic::No => line!(platform, "ok {number} {name}"),
             ShouldPanic::Yes | ShouldPanic::WithMessage(_) => {
                 line!(platform, "# test did not panic as expected");
@@ -190,7 +262,9 @@ pub fn end_running_test(crash: Crash<'_, '_>) {
             ktest_debug_stop();
         }
     }
-    if matches!(crash, Crash::Panic(_)) && platform.recovers() {
+    // Only the runner's CPU can be brought back, and only when no other CPU runs the test.
+    let alone = platform.cpu_id() == 0 && OTHER_CPUS_RUNNING.load(Ordering::SeqCst) == 0;
+    if matches!(crash, Crash::Panic(_)) && platform.recovers() && alone {
         ABANDONED_FAILED.store(!passed, Ordering::SeqCst);
         platform.abandon_test();
     }

@@ -38,7 +38,7 @@ mod tests {
     fn nothing() {}
 
     const fn test(module: &'static str, function: &'static str) -> Test {
-        Test { module, function, run: nothing, should_panic: ShouldPanic::No, ignore: None, timeout_secs: 0 }
+        Test { module, function, run: nothing, should_panic: ShouldPanic::No, ignore: None, timeout_secs: 0, cpus: 1 }
     }
 
     /// Link order, not name order, as the linker may assemble them.

@@ -9,6 +9,7 @@ pub mod gdb;
 mod paging;
 mod pl011;
 mod recover;
+pub mod smp;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
@@ -39,6 +40,7 @@ extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     let tree = unsafe { devicetree::at(address) };
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, address)).unwrap_or_default();
+    smp::discover(tree.as_ref());
     crate::kernel::main(BootInfo { method: "EL1, device tree from QEMU", cmdline, memory })
 }
 

@@ -108,7 +108,7 @@ pub fn writable_alias(address: usize) -> usize {
 fn image_page_attributes(page: usize) -> Option<u64> {
     let text = (&raw const __kernel_start) as usize..(&raw const __text_end) as usize;
     let read_only = text.end..(&raw const __data_start) as usize;
-    if stack_guard().contains(&page) {
+    if crate::smp::is_stack_guard(page, stack_guard()) {
         None
     } else if text.contains(&page) {
         Some(TEXT)

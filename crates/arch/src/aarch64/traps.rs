@@ -111,10 +111,11 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         0x21 | 0x22 | 0x25 => Some(fault_address as usize),
         _ => None,
     };
-    // A data abort in the guard page under the boot stack (the entry switched to the fatal
+    // A data abort in the guard page under a CPU's stack (the entry switched to the fatal
     // stack to get here).
-    let overflow =
-        synchronous && class == EC_DATA_ABORT && super::paging::stack_guard().contains(&(fault_address as usize));
+    let overflow = synchronous
+        && class == EC_DATA_ABORT
+        && crate::smp::is_stack_guard(fault_address as usize, super::paging::stack_guard());
     let kind = if overflow { "stack overflow" } else { kind };
     let mut registers = [("", 0u64); 36];
     for (index, value) in frame.x.iter().enumerate() {

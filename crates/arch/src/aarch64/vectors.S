@@ -4,10 +4,11 @@
  * TrapFrame and calls `aarch64_trap(frame, index)`. If that returns, the (possibly
  * modified) frame is restored, sp is set back to the interrupted sp and the CPU resumes.
  *
- * Where the frame goes: just below the interrupted sp, or on the fatal stack when the boot
- * stack has less than 4 KiB left (an overflow into the guard page, or about to be: the
- * frame and the handler would fault there again, and each new exception would push its
- * frame lower, past the guard into whatever lies below). TPIDR_EL1, which nothing else
+ * Where the frame goes: just below the interrupted sp, or on the CPU's fatal stack when its
+ * stack has less than 4 KiB left (TPIDRRO_EL0 points at the CPU's CpuLocal, smp.rs: the
+ * limit, then the fatal stack's top): an overflow into the guard page, or about to be, where
+ * the frame and the handler would fault again, and each new exception would push its
+ * frame lower, past the guard into whatever lies below. TPIDR_EL1, which nothing else
  * uses (no thread pointer in this kernel), holds x0 while the entry decides; interrupts
  * are masked on exception entry, so nothing else runs meanwhile.
  *
@@ -24,15 +25,14 @@
 .macro VECTOR index
 .balign 0x80
     msr tpidr_el1, x0
-    adrp x0, boot_stack_bottom
-    add x0, x0, :lo12:boot_stack_bottom
-    add x0, x0, #4096
+    mrs x0, tpidrro_el0
+    ldr x0, [x0, #(0 * 8)]
     cmp sp, x0
     b.lo 1f
     mov x0, sp
     b 2f
-1:  adrp x0, fatal_stack_top
-    add x0, x0, :lo12:fatal_stack_top
+1:  mrs x0, tpidrro_el0
+    ldr x0, [x0, #(1 * 8)]
 2:  sub x0, x0, #FRAME_SIZE
     str x1, [x0, #(1 * 8)]
     mov x1, sp

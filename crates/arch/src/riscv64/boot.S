@@ -1,6 +1,7 @@
 /* riscv64 entry: OpenSBI jumps here in S-mode with a0 = hart id, a1 = device tree address,
  * paging off. Clears .bss, enables the FPU (the target uses the D extension), sets up the
- * boot stack and calls `riscv64_entry(hart, device_tree)`. */
+ * boot stack, points tp at the boot CPU's local (smp.rs) and calls
+ * `riscv64_entry(hart, device_tree)`. */
 
 .section .text.boot, "ax"
 .global _start
@@ -8,6 +9,7 @@ _start:
     mv s1, a0
     mv s2, a1
     lla sp, boot_stack_top
+    lla tp, boot_cpu_local
 
     lla t0, __bss_start
     lla t1, __bss_end
@@ -25,6 +27,38 @@ _start:
     call riscv64_entry
 3:  wfi
     j 3b
+
+# A secondary hart, started by SBI HSM `hart_start` (smp.rs) in S-mode with paging off,
+# a0 = its hart id, a1 = its CpuLocal: paging on with the boot hart's satp (CpuLocal.arch[0])
+# first, then the FPU, its stack, and `riscv64_secondary(local)`, which never returns.
+.global secondary_start
+secondary_start:
+    mv tp, a1
+    ld t0, (6 * 8)(tp)
+    sfence.vma
+    csrw satp, t0
+    sfence.vma
+    li t0, (1 << 13)
+    csrs sstatus, t0
+    ld sp, (4 * 8)(tp)
+    mv a0, tp
+    mv s0, zero
+    mv ra, zero
+    call riscv64_secondary
+4:  wfi
+    j 4b
+
+# The boot CPU's CpuLocal (smp.rs): stack limit, fatal stack, index 0, the stack's bounds.
+.section .data
+.balign 8
+.global boot_cpu_local
+boot_cpu_local:
+    .quad boot_stack_bottom + 4096
+    .quad fatal_stack_top
+    .quad 0
+    .quad boot_stack_bottom
+    .quad boot_stack_top
+    .quad 0, 0, 0, 0, 0, 0
 
 .section .bss.boot_stack, "aw", @nobits
 # The guard page (left unmapped by paging.rs), the boot stack, then the stack a trap

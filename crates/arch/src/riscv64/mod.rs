@@ -8,6 +8,7 @@ pub mod fp_test;
 pub mod gdb;
 mod paging;
 mod recover;
+pub mod smp;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
@@ -41,7 +42,7 @@ static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(0);
 
 /// Rust entry from `boot.S`, on the boot stack.
 #[unsafe(no_mangle)]
-extern "C" fn riscv64_entry(_hart: usize, device_tree: usize) -> ! {
+extern "C" fn riscv64_entry(hart: usize, device_tree: usize) -> ! {
     paging::init();
     // Ignoring a failure: on QEMU the UART is there; without it, output is lost anyway.
     let _ = SERIAL.lock().init(Config::default());
@@ -53,6 +54,7 @@ extern "C" fn riscv64_entry(_hart: usize, device_tree: usize) -> ! {
         TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
     }
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, device_tree)).unwrap_or_default();
+    smp::discover(tree.as_ref(), hart);
     crate::kernel::main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline, memory })
 }
 

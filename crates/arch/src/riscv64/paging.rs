@@ -74,7 +74,7 @@ pub fn writable_alias(address: usize) -> usize {
 fn image_page_flags(page: usize) -> u64 {
     let text = (&raw const __kernel_start) as usize..(&raw const __text_end) as usize;
     let read_only = text.end..(&raw const __data_start) as usize;
-    if stack_guard().contains(&page) {
+    if crate::smp::is_stack_guard(page, stack_guard()) {
         0
     } else if text.contains(&page) {
         TEXT

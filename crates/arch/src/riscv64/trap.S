@@ -18,15 +18,17 @@
 .balign 4
 .global trap_entry
 trap_entry:
-    # Where the frame goes: below the interrupted sp, or on the fatal stack when the boot
+    # Where the frame goes: below the interrupted sp, or on this CPU's fatal stack when its
     # stack has less than 4 KiB left (an overflow into the guard page, or about to be: the
-    # frame and the handler would fault there again, forever). sscratch holds t0 meanwhile.
+    # frame and the handler would fault there again, forever). tp points at the CPU's
+    # CpuLocal (smp.rs): the limit, then the fatal stack's top. sscratch holds t0 meanwhile.
     csrw sscratch, t0
-    lla t0, boot_stack_bottom + 4096
+    ld t0, (0 * 8)(tp)
     bltu sp, t0, 1f
     addi t0, sp, -FRAME_SIZE
     j 2f
-1:  lla t0, fatal_stack_top - FRAME_SIZE
+1:  ld t0, (1 * 8)(tp)
+    addi t0, t0, -FRAME_SIZE
 2:  sd sp, (2 * 8)(t0)  # the interrupted sp, restored from here on return
     mv sp, t0
     csrr t0, sscratch

@@ -84,9 +84,9 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
         return;
     }
     let address = matches!(cause, 0 | 1 | 4 | 5 | 6 | 7 | 12 | 13 | 15).then_some(value as usize);
-    // A page fault in the guard page under the boot stack (the entry switched to the fatal
+    // A page fault in the guard page under a CPU's stack (the entry switched to the fatal
     // stack to get here).
-    let overflow = matches!(cause, 13 | 15) && super::paging::stack_guard().contains(&(value as usize));
+    let overflow = matches!(cause, 13 | 15) && crate::smp::is_stack_guard(value as usize, super::paging::stack_guard());
     let kind = if overflow { "stack overflow" } else { kind };
     fatal_with_registers(frame, kind, address, cause, value)
 }

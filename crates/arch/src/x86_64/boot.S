@@ -93,6 +93,17 @@ boot_gdt_pointer:
     .long boot_gdt
 pvh_start_info:
     .long 0
+/* The boot CPU's CpuLocal (smp.rs): stack limit, no fatal stack (the double fault has its
+ * IST stack), index 0, the stack's bounds. */
+.balign 8
+.global boot_cpu_local
+boot_cpu_local:
+    .quad boot_stack_bottom + 4096
+    .quad 0
+    .quad 0
+    .quad boot_stack_bottom
+    .quad boot_stack_top
+    .quad 0, 0, 0, 0, 0, 0
 
 .section .bss
 .balign 4096

@@ -8,6 +8,7 @@ mod paging;
 mod pvh;
 mod recover;
 mod segments;
+pub mod smp;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
@@ -25,6 +26,7 @@ use uart_16550::{Config, Uart16550, backend::PioBackend};
 use x86_64::instructions::port::Port;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("trampoline.S"), options(att_syntax));
 
 pub const NAME: &str = "x86_64";
 
@@ -41,8 +43,9 @@ static SERIAL: IrqMutex<Uart16550<PioBackend>> = IrqMutex::new(match unsafe { Ua
 extern "C" fn x86_64_entry(start_info: u32) -> ! {
     // Ignoring a failure: on QEMU the port is there; without it, output is lost anyway.
     let _ = SERIAL.lock().init(Config::default());
-    segments::init();
+    segments::init(0, 0);
     traps::init();
+    smp::init_boot_cpu();
     paging::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let (cmdline, memory) = unsafe { (pvh::cmdline(start_info as usize), pvh::memory_map(start_info as usize)) };

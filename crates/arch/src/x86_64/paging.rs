@@ -69,9 +69,9 @@ fn image_page_entry(page: usize) -> u64 {
     let image = (&raw const __kernel_start) as usize..(&raw const __kernel_end) as usize;
     let text = (&raw const __text_start) as usize..(&raw const __text_end) as usize;
     let read_only = image.start..(&raw const __data_start) as usize;
-    if page == stack_guard() {
+    if crate::smp::is_stack_guard(page, stack_guard()..stack_guard() + PAGE) {
         0
-    } else if text.contains(&page) {
+    } else if text.contains(&page) || page == super::smp::TRAMPOLINE {
         page as u64 | TEXT
     } else if read_only.contains(&page) {
         page as u64 | READ_ONLY

@@ -75,8 +75,15 @@ pub fn init() {
         idt[super::timer::TIMER_VECTOR].set_handler_fn(super::timer::interrupt);
         idt[super::timer::SPURIOUS_VECTOR].set_handler_fn(super::timer::spurious);
         idt
-    })
-    .load();
+    });
+    load();
+}
+
+/// Loads the IDT `init` built on this CPU (a secondary CPU's start).
+pub fn load() {
+    if let Some(idt) = IDT.get() {
+        idt.load();
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -135,7 +142,8 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, error: u64) -
     // A page fault on the stack's guard page that could not be delivered (no stack left).
     let address = Cr2::read_raw() as usize;
     let guard = super::paging::stack_guard();
-    let kind = if (guard..guard + 4096).contains(&address) { "stack overflow" } else { "double fault" };
+    let overflow = crate::smp::is_stack_guard(address, guard..guard + 4096);
+    let kind = if overflow { "stack overflow" } else { "double fault" };
     // SAFETY: the handler's prologue pushed the interrupted rbp at [rbp] (frame pointers).
     let interrupted = unsafe { *(super::frame_pointer() as *const usize) };
     let registers = [
