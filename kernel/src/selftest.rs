@@ -32,6 +32,16 @@ fn should_panic_and_does() {
 #[ktest(should_panic)]
 fn should_panic_but_does_not() {}
 
+/// Panics on CPU 2 only, while CPUs 0, 1 and 3 return: the verdict is a failure, and the
+/// panic's line names the CPU. Where the harness boots 4 CPUs (riscv64 boots 1:
+/// targets/riscv64.toml).
+#[ktest(cpus = 4, arch = "x86_64", arch = "aarch64")]
+fn panics_on_another_cpu() {
+    if ktest::current_cpu() == 2 {
+        panic!("CPU 2 fails on purpose");
+    }
+}
+
 #[ktest]
 fn zz_after_all() {
     assert_eq!(core::hint::black_box(2) + 2, 4);

@@ -127,6 +127,7 @@ impl TicketLock {
         // No `spin_loop()` hint here: under QEMU's TCG, x86's PAUSE leaves the vCPU's loop
         // and takes QEMU's global lock, and three waiters doing so starve the vCPU whose
         // turn it is (the test hung for 10 s; see ARCHITECTURE.md, "Several CPUs").
+        #[allow(clippy::missing_spin_loop)]
         while self.serving.load(Ordering::Acquire) != ticket {}
         TicketGuard(self)
     }
