@@ -146,6 +146,9 @@ extern "C" fn call_test(argument: *mut u8) {
     // SAFETY: `run` passes a pointer to a test of the static registry.
     let test = unsafe { &*argument.cast::<Test>() };
     (test.run)();
+    // Not a tail call, so that this frame stays in a debugger's backtrace of the test (the
+    // runner's frame that called it), optimized or not.
+    core::hint::black_box(());
 }
 
 /// Runs what `request` selects (or, with `ktest.list`, lists it) and ends the boot through
