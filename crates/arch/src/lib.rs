@@ -51,6 +51,8 @@ extern crate alloc;
 
 #[cfg(all(target_os = "none", feature = "ktest", any(target_arch = "aarch64", target_arch = "riscv64")))]
 mod fp_tests;
+#[cfg(all(target_os = "none", any(target_arch = "aarch64", target_arch = "riscv64")))]
+mod image;
 #[cfg(target_os = "none")]
 mod irq_mutex;
 #[cfg(target_os = "none")]

@@ -18,6 +18,7 @@
 //! Anything above 3 GiB faults (a translation fault), up to 2^39; beyond that, the address
 //! is outside TTBR0_EL1's range and faults too.
 
+use crate::image::{Access, GIGAPAGE, IMAGE_MEGAPAGES, MEGAPAGE, PAGE, Table};
 use core::ops::Range;
 
 /// Level 1 and 2: a block (the low bits of a page or table entry are 0b11).
@@ -59,29 +60,13 @@ const SCTLR_C: u64 = 1 << 2;
 const SCTLR_I: u64 = 1 << 12;
 const SCTLR_WXN: u64 = 1 << 19;
 
-const PAGE: usize = 4096;
-const MEGAPAGE: usize = 2 * 1024 * 1024;
-const GIGAPAGE: usize = 1024 * 1024 * 1024;
 const RAM_START: usize = 0x4000_0000;
 /// Where the writable alias of RAM starts.
 const RAM_ALIAS: usize = RAM_START + GIGAPAGE;
-/// 2 MiB blocks of the image that can be split into 4 KiB pages: the image may be 8 MiB.
-const IMAGE_MEGAPAGES: usize = 4;
-
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
 
 static mut ROOT: Table = Table([0; 512]);
 static mut RAM_MEGAPAGES: Table = Table([0; 512]);
 static mut IMAGE_PAGES: [Table; IMAGE_MEGAPAGES] = [const { Table([0; 512]) }; IMAGE_MEGAPAGES];
-
-unsafe extern "C" {
-    static __kernel_start: u8;
-    static __text_end: u8;
-    static __data_start: u8;
-    static __kernel_end: u8;
-    static boot_stack_guard: u8;
-}
 
 fn entry(address: usize, kind: u64, attributes: u64) -> u64 {
     address as u64 | kind | attributes
@@ -93,8 +78,7 @@ fn pointer_to(table: *const Table) -> u64 {
 
 /// The guard page under the boot stack.
 pub fn stack_guard() -> Range<usize> {
-    let guard = (&raw const boot_stack_guard) as usize;
-    guard..guard + PAGE
+    crate::image::stack_guard()
 }
 
 /// Where the GDB stub writes to change `address` (code is not writable where it runs).
@@ -106,16 +90,11 @@ pub fn writable_alias(address: usize) -> usize {
 /// The attributes of the 4 KiB page at `page` in a 2 MiB block the image touches (None: not
 /// mapped).
 fn image_page_attributes(page: usize) -> Option<u64> {
-    let text = (&raw const __kernel_start) as usize..(&raw const __text_end) as usize;
-    let read_only = text.end..(&raw const __data_start) as usize;
-    if crate::smp::is_stack_guard(page, stack_guard()) {
-        None
-    } else if text.contains(&page) {
-        Some(TEXT)
-    } else if read_only.contains(&page) {
-        Some(RODATA)
-    } else {
-        Some(DATA)
+    match crate::image::access(page) {
+        Access::None => None,
+        Access::Text => Some(TEXT),
+        Access::ReadOnly => Some(RODATA),
+        Access::Data => Some(DATA),
     }
 }
 
@@ -137,7 +116,7 @@ fn invalidate_data_cache(range: Range<usize>) {
 
 /// Builds the tables and turns the MMU on. Once, at boot.
 pub fn init() {
-    let image = (&raw const __kernel_start) as usize..(&raw const __kernel_end) as usize;
+    let image = crate::image::extent();
     let first = image.start / MEGAPAGE * MEGAPAGE;
     let megapages = (image.end - first).div_ceil(MEGAPAGE);
     assert!(megapages <= IMAGE_MEGAPAGES, "the kernel image spans {megapages} 2 MiB blocks");

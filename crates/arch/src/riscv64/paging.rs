@@ -11,6 +11,7 @@
 //! - 3..4 GiB: the same RAM again, read-write, never executable: where the GDB stub writes
 //!   breakpoints into code that is not writable where it runs.
 
+use crate::image::{Access, GIGAPAGE, IMAGE_MEGAPAGES, MEGAPAGE, PAGE, Table};
 use core::ops::Range;
 
 const VALID: u64 = 1 << 0;
@@ -25,30 +26,14 @@ const DATA: u64 = VALID | READ | WRITE | GLOBAL | ACCESSED | DIRTY;
 const TEXT: u64 = VALID | READ | EXECUTE | GLOBAL | ACCESSED;
 const READ_ONLY: u64 = VALID | READ | GLOBAL | ACCESSED;
 
-const PAGE: usize = 4096;
-const MEGAPAGE: usize = 2 * 1024 * 1024;
-const GIGAPAGE: usize = 1024 * 1024 * 1024;
 const RAM_START: usize = 0x8000_0000;
 /// Where the writable alias of RAM starts.
 const RAM_ALIAS: usize = RAM_START + GIGAPAGE;
-/// 2 MiB pages of the image that can be split into 4 KiB pages: the image may be 8 MiB.
-const IMAGE_MEGAPAGES: usize = 4;
 const SATP_SV39: u64 = 8 << 60;
-
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
 
 static mut ROOT: Table = Table([0; 512]);
 static mut RAM_MEGAPAGES: Table = Table([0; 512]);
 static mut IMAGE_PAGES: [Table; IMAGE_MEGAPAGES] = [const { Table([0; 512]) }; IMAGE_MEGAPAGES];
-
-unsafe extern "C" {
-    static __kernel_start: u8;
-    static __text_end: u8;
-    static __data_start: u8;
-    static __kernel_end: u8;
-    static boot_stack_guard: u8;
-}
 
 fn leaf(address: usize, flags: u64) -> u64 {
     ((address as u64 >> 12) << 10) | flags
@@ -60,8 +45,7 @@ fn pointer_to(table: *const Table) -> u64 {
 
 /// The guard page under the boot stack.
 pub fn stack_guard() -> Range<usize> {
-    let guard = (&raw const boot_stack_guard) as usize;
-    guard..guard + PAGE
+    crate::image::stack_guard()
 }
 
 /// Where the GDB stub writes to change `address` (code is not writable where it runs).
@@ -70,24 +54,19 @@ pub fn writable_alias(address: usize) -> usize {
     if (RAM_START..RAM_START + GIGAPAGE).contains(&address) { address - RAM_START + RAM_ALIAS } else { address }
 }
 
-/// The flags of the 4 KiB page at `page` in a 2 MiB page the image touches.
+/// The flags of the 4 KiB page at `page` in a 2 MiB page the image touches (0: not mapped).
 fn image_page_flags(page: usize) -> u64 {
-    let text = (&raw const __kernel_start) as usize..(&raw const __text_end) as usize;
-    let read_only = text.end..(&raw const __data_start) as usize;
-    if crate::smp::is_stack_guard(page, stack_guard()) {
-        0
-    } else if text.contains(&page) {
-        TEXT
-    } else if read_only.contains(&page) {
-        READ_ONLY
-    } else {
-        DATA
+    match crate::image::access(page) {
+        Access::None => 0,
+        Access::Text => TEXT,
+        Access::ReadOnly => READ_ONLY,
+        Access::Data => DATA,
     }
 }
 
 /// Builds the tables and turns paging on. Once, at boot.
 pub fn init() {
-    let image = (&raw const __kernel_start) as usize..(&raw const __kernel_end) as usize;
+    let image = crate::image::extent();
     let first = image.start / MEGAPAGE * MEGAPAGE;
     let megapages = (image.end - first).div_ceil(MEGAPAGE);
     assert!(megapages <= IMAGE_MEGAPAGES, "the kernel image spans {megapages} 2 MiB pages");
