@@ -15,6 +15,10 @@ fn printed_values(output: &str) -> Vec<String> {
 #[test]
 fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit() {
     let _lock = exclusive();
+    // gdb's words on the kernel's exit race with the kernel's last serial lines on the same
+    // output (they interleave mid-line); gdb also logs them, alone, to a file.
+    let exit_log = crate::harness::scratch("gdbstub-walk-exit").join("gdb.log");
+    let log_to = format!("set logging file {}", exit_log.display());
     let batch = script(
         "gdbstub-walk",
         &[
@@ -30,6 +34,9 @@ fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit()
             "break kernel::tests::sum",
             "continue",
             "bt 2",
+            &log_to,
+            "set logging overwrite on",
+            "set logging enabled on",
             "continue",
         ],
     );
@@ -65,7 +72,11 @@ fn the_kernel_stub_breaks_reads_and_writes_steps_and_continues_to_a_clean_exit()
         // The kernel computed with what the debugger wrote, then the stub reported its exit.
         assert!(output.contains("# debugger_walk: total 60"), "{arch}: the write reached the kernel:\n{output}");
         assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{arch}:\n{output}");
-        assert!(output.contains("[Inferior 1 (process 1) exited normally]"), "{arch}: gdb saw the exit:\n{output}");
+        let gdb_saw = std::fs::read_to_string(&exit_log).unwrap_or_default();
+        assert!(
+            gdb_saw.contains("[Inferior 1 (process 1) exited normally]"),
+            "{arch}: gdb saw the exit:\n{gdb_saw}\n{output}"
+        );
         assert!(output.contains(&format!("{arch}: kernel exited with success")), "{arch}:\n{output}");
         assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
     }
