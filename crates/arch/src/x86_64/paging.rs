@@ -28,6 +28,11 @@ const READ_ONLY: u64 = PRESENT | NO_EXECUTE;
 const TABLE: u64 = PRESENT | WRITABLE;
 
 const PAGE: usize = 4096;
+/// Where the other CPUs' start-up trampoline runs (the STARTUP IPI's vector 0x08 is page
+/// 0x8000; `smp.rs` copies it there) and where its mailbox is: below 1 MiB, reserved (mm keeps
+/// everything below the image), identity-mapped, and the one executable page outside the
+/// image. Decided here, with the rest of the memory map, so that paging needs nothing of smp.
+pub const TRAMPOLINE: usize = 0x8000;
 const LARGE_PAGE: usize = 2 * 1024 * 1024;
 const GIGABYTE: usize = 1024 * 1024 * 1024;
 /// Where the writable alias of the first 1 GiB starts (the fifth entry of the PDPT).
@@ -71,7 +76,7 @@ fn image_page_entry(page: usize) -> u64 {
     let read_only = image.start..(&raw const __data_start) as usize;
     if crate::smp::is_stack_guard(page, stack_guard()..stack_guard() + PAGE) {
         0
-    } else if text.contains(&page) || page == super::smp::TRAMPOLINE {
+    } else if text.contains(&page) || page == TRAMPOLINE {
         page as u64 | TEXT
     } else if read_only.contains(&page) {
         page as u64 | READ_ONLY

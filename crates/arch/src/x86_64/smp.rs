@@ -4,14 +4,12 @@
 //! its function returns (the next INIT takes it out). The GS base points at each CPU's
 //! `CpuLocal`.
 
+use super::paging::TRAMPOLINE;
 use crate::smp::{CpuLocal, StartError};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::GsBase;
 
-/// Where the trampoline runs (the STARTUP IPI's vector 0x08 is page 0x8000) and where its
-/// mailbox is; both below 1 MiB, reserved (mm keeps everything below the image), identity-mapped.
-pub const TRAMPOLINE: usize = 0x8000;
 const MAILBOX: usize = 0x9000;
 const LAPIC: usize = 0xfee0_0000;
 const LAPIC_ID: usize = 0x20;
