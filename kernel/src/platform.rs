@@ -47,6 +47,10 @@ impl arch::Kernel for Kernel {
         gdbstub::step_done(frame);
     }
 
+    fn debugger_poll(&self, frame: &mut TrapFrame) {
+        gdbstub::poll(frame);
+    }
+
     fn exiting(&self, code: ExitCode) {
         gdbstub::exiting(code);
     }

@@ -2,6 +2,7 @@
 //! options (`should_panic`, `ignore`, `arch`). Arch-specific tests live under `arch/`.
 
 use alloc::{boxed::Box, format, string::String, vec, vec::Vec};
+use core::sync::atomic::{AtomicBool, Ordering};
 use ktest::ktest;
 
 #[ktest]
@@ -111,4 +112,20 @@ fn debugger_walk() {
     let total = sum(&values);
     println!("# debugger_walk: total {total}");
     assert!(total >= 15, "the values add up to at least 3 + 5 + 7");
+}
+
+/// Set by a debugger before [`debugger_interrupt`] runs, cleared by it to let the test end.
+#[unsafe(no_mangle)]
+static KERNEL_DEBUGGER_HOLD: AtomicBool = AtomicBool::new(false);
+
+/// A loop for a debugger to interrupt (gdb's Ctrl-C through the kernel's stub): with
+/// `KERNEL_DEBUGGER_HOLD` set it spins until the debugger clears it; otherwise it ends at once.
+#[ktest]
+fn debugger_interrupt() {
+    let mut rounds = 0u64;
+    while KERNEL_DEBUGGER_HOLD.load(Ordering::SeqCst) {
+        rounds = core::hint::black_box(rounds + 1);
+        core::hint::spin_loop();
+    }
+    println!("# debugger_interrupt: released after {rounds} rounds");
 }

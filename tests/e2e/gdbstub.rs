@@ -101,6 +101,47 @@ fn a_cpu_exception_stops_in_the_kernel_stub_with_sigsegv_and_detaching_lets_the_
     }
 }
 
+/// gdb's Ctrl-C stops a running kernel in its own stub (the timer's poll finds gdb's 0x03 on
+/// the port), as SIGINT, in the frame of the test that spins; released, it ends cleanly.
+#[test]
+fn ctrl_c_in_gdb_stops_the_running_kernel_in_its_stub_with_sigint() {
+    let _lock = exclusive();
+    let hold = |value: u8| format!("set var *(unsigned char *)&KERNEL_DEBUGGER_HOLD = {value}");
+    let (hold_on, hold_off) = (hold(1), hold(0));
+    let batch = script(
+        "gdbstub-interrupt",
+        &[
+            "set language c",
+            &hold_on,
+            "set language auto",
+            "continue",
+            // What a user's Ctrl-C does: SIGINT to gdb while the kernel runs.
+            "python import os, signal, threading; threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()",
+            "continue",
+            "bt 3",
+            "set language c",
+            &hold_off,
+            "set language auto",
+            "continue",
+        ],
+    );
+    for arch in ARCHES {
+        let args = ["gdb", "--stub", "kernel", "--arch", arch, "--test", "kernel::tests::debugger_interrupt"];
+        let run = xtask(&[&args[..], &["--batch", &batch]].concat());
+        let output = run.all_output();
+        assert_eq!(run.status, Some(0), "{arch}:\n{output}");
+        assert!(output.contains("Program received signal SIGINT, Interrupt."), "{arch}: stopped by Ctrl-C:\n{output}");
+        let backtrace = output.split("SIGINT, Interrupt.").nth(1).unwrap_or_default();
+        assert!(
+            backtrace.contains("kernel::tests::debugger_interrupt () at kernel/src/tests.rs"),
+            "{arch}: stopped in the spinning test:\n{output}"
+        );
+        assert!(output.contains("# debugger_interrupt: released after "), "{arch}: released:\n{output}");
+        assert!(output.contains("ok 1 kernel::tests::debugger_interrupt"), "{arch}:\n{output}");
+        assert!(qemu_processes().is_empty(), "{arch}: QEMU left behind");
+    }
+}
+
 /// aarch64's FP/SIMD registers through the kernel stub: written by gdb, then read back after a
 /// single step (a trap whose entry saves and restores them). fpsr and fpcr each keep their own
 /// value (gdbstub_arch serializes them in the other order than its target description).

@@ -36,6 +36,11 @@ pub trait Kernel: Sync {
     /// A single step the debugger asked for finished.
     fn debugger_step_done(&self, _frame: &mut TrapFrame) {}
 
+    /// The debugger's poll ([`debugger_poll_start`](crate::debugger_poll_start)) came round
+    /// while the CPU ran: the kernel's debugger may look at its port (a Ctrl-C from gdb) and
+    /// stop the CPU here, in the interrupted state.
+    fn debugger_poll(&self, _frame: &mut TrapFrame) {}
+
     /// The boot is about to end with `code` (a connected debugger is told).
     fn exiting(&self, _code: ExitCode) {}
 }
@@ -102,6 +107,10 @@ pub(crate) fn debugger_stop(frame: &mut TrapFrame, signal: Signal) -> bool {
 #[allow(dead_code)] // an arch without single-step (riscv64) never finishes one
 pub(crate) fn debugger_step_done(frame: &mut TrapFrame) {
     kernel().debugger_step_done(frame);
+}
+
+pub(crate) fn debugger_poll(frame: &mut TrapFrame) {
+    kernel().debugger_poll(frame);
 }
 
 pub(crate) fn exiting(code: ExitCode) {

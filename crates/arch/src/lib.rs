@@ -18,7 +18,7 @@
 //! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
 //! | `ticks()` / `ticks_per_second()` | the free-running counter and its frequency, if known |
 //! | `breakpoint()` | execute a breakpoint instruction; the trap handler reports it and returns |
-//! | `timer_start(hz)` / `timer_stop()` | periodic timer interrupts, each reported to [`Kernel::timer_tick`] |
+//! | `timer` (module) | one interrupt at a deadline on the `ticks()` counter: `enable()` (the interrupt controller and timer, once per CPU), `arm(deadline)`, `disarm()`; its interrupt handed to `timer::interrupt(frame)` in `timer.rs`, which shares the timer between [`timer_start`]/[`timer_stop`] (periodic ticks reported to [`Kernel::timer_tick`]) and [`debugger_poll_start`] (reported to [`Kernel::debugger_poll`]) |
 //! | `frame_pointer()` / `frame_record(fp, stack)` | the frame-record layout, for backtraces |
 //! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
 //! | `triple_fault() -> !` | x86_64 only: reset through a triple fault (for the self-tests) |
@@ -33,7 +33,8 @@
 //!
 //! Its trap handlers call the kernel only through [`Kernel`]: `fault` for what cannot be
 //! returned from, `breakpoint_returned` and `timer_tick` for what can, and the debugger
-//! hooks (`debugger_breakpoint`, `debugger_stop`, `debugger_step_done`, `exiting`).
+//! hooks (`debugger_breakpoint`, `debugger_stop`, `debugger_step_done`, `debugger_poll`,
+//! `exiting`).
 //!
 //! # Linking
 //!
@@ -64,6 +65,8 @@ mod signal;
 mod smp;
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod tests;
+#[cfg(target_os = "none")]
+mod timer;
 
 #[cfg(target_os = "none")]
 pub use irq_mutex::{InterruptsMasked, IrqMutex, IrqMutexGuard, interrupts_enabled};
@@ -75,6 +78,8 @@ pub use recovery::{abandon, call_with_recovery};
 pub use signal::Signal;
 #[cfg(target_os = "none")]
 pub use smp::{MAX_CPUS, StartError, cpu_count, cpu_id, current_stack, start_cpu};
+#[cfg(target_os = "none")]
+pub use timer::{debugger_poll_start, debugger_poll_stop, timer_start, timer_stop};
 
 #[cfg(all(target_os = "none", any(target_arch = "aarch64", target_arch = "riscv64")))]
 mod devicetree;
@@ -111,7 +116,7 @@ pub use imp::triple_fault;
 #[cfg(target_os = "none")]
 pub use imp::{
     NAME, breakpoint, console_write, console_write_from_trap, exit, frame_pointer, frame_record, interrupts_disable,
-    interrupts_enable, ticks, ticks_per_second, timer_start, timer_stop, undefined_instruction,
+    interrupts_enable, ticks, ticks_per_second, undefined_instruction,
 };
 
 /// What the arch's boot code found, handed to the kernel's entry.

@@ -9,8 +9,12 @@
 //!   debugger resumes, the trap returns to whatever state it left;
 //! - at boot with `gdbstub.wait` ([`init`]), through a compiled-in breakpoint.
 //!
-//! The CPU runs with the stub silent: it reads its port only while stopped, so gdb's Ctrl-C
-//! does not reach a running kernel. One CPU, no threads: the stub's state is in one lock,
+//! - gdb's Ctrl-C, or a debugger attaching to a running kernel ([`poll`]): while the CPU
+//!   runs, the arch's timer interrupts it [`POLL_HZ`] times a second (`arch::debugger_poll_start`)
+//!   and the stub looks at its port; a byte there stops the CPU in the interrupted state
+//!   (SIGINT for a Ctrl-C).
+//!
+//! One CPU, no threads: the stub's state is in one lock, the poll runs on the boot CPU only,
 //! and a trap inside the stub itself (which would deadlock) goes to the fatal path instead.
 //!
 //! The trap path neither allocates nor waits for the console: the breakpoint table and the
@@ -55,8 +59,11 @@ unsafe impl Send for Stub {}
 type Machine<C> = GdbStubStateMachine<'static, KernelTarget, C>;
 type StopReason = SingleThreadStopReason<u64>;
 
-/// Opens the stub's port if the command line asks for the stub, and with `gdbstub.wait`
-/// waits there for the debugger before returning.
+/// How often a running kernel looks at the stub's port: a Ctrl-C stops it within 50 ms.
+pub const POLL_HZ: u32 = 20;
+
+/// Opens the stub's port if the command line asks for the stub, starts looking at it while the
+/// kernel runs, and with `gdbstub.wait` waits there for the debugger before returning.
 pub fn init(mode: Mode, memory: &MemoryMap) {
     if mode == Mode::Off {
         return;
@@ -67,6 +74,7 @@ pub fn init(mode: Mode, memory: &MemoryMap) {
     };
     *PORT.lock() = Some((port, None));
     *STUB.lock() = Some(Stub { machine: None, target: KernelTarget::new(memory) });
+    arch::debugger_poll_start(POLL_HZ);
     if mode == Mode::Wait {
         wait_for_debugger();
     }
@@ -98,6 +106,50 @@ pub fn breakpoint(frame: &mut TrapFrame, address: usize) -> bool {
 /// the CPU; false if the stub is off or the debugger left (the caller goes on as without it).
 pub fn stop(frame: &mut TrapFrame, signal: Signal) -> bool {
     serve(frame, StopReason::Signal(gdbstub::common::Signal(signal.number())))
+}
+
+/// The arch's poll while the CPU runs: a byte from the debugger stops the CPU here. A Ctrl-C
+/// (0x03) while it ran stops it with SIGINT; a debugger that was not connected (attaching to
+/// a running kernel) finds it stopped where it was. Anything else a running debugger sends
+/// goes to the protocol as it would while stopped.
+pub fn poll(frame: &mut TrapFrame) {
+    let stopped = {
+        // A trap inside the stub itself finds the lock taken: the stub is serving already.
+        let Some(mut guard) = STUB.try_lock() else { return };
+        let Some(stub) = guard.as_mut() else { return };
+        let Ok(Some(byte)) = Link.peek() else { return };
+        match stub.machine.take() {
+            Some(GdbStubStateMachine::Running(running)) => {
+                let Ok(byte) = Link.read() else { return };
+                match running.incoming_data(&mut stub.target, byte) {
+                    Ok(machine) => {
+                        let interrupted = matches!(machine, GdbStubStateMachine::CtrlCInterrupt(_));
+                        stub.machine = Some(machine);
+                        interrupted
+                    }
+                    Err(error) => {
+                        trap_println(format_args!("gdbstub: protocol error, the debugger is disconnected: {error:?}"));
+                        false
+                    }
+                }
+            }
+            // No debugger yet (or it left): one attaching sends a packet, and finds the CPU
+            // stopped here. A lone acknowledgement ('+', '-') a leaving debugger sent last
+            // is dropped: serving it would wait for packets that never come.
+            None if byte == b'$' || byte == 0x03 => true,
+            None => {
+                let _ = Link.read();
+                false
+            }
+            other => {
+                stub.machine = other;
+                false
+            }
+        }
+    };
+    if stopped {
+        serve(frame, StopReason::Signal(gdbstub::common::Signal::SIGINT));
+    }
 }
 
 /// A single step the stub asked for finished. False if it was not the stub's.

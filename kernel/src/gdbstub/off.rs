@@ -30,4 +30,7 @@ pub fn step_done(_frame: &mut TrapFrame) -> bool {
 }
 
 #[inline(always)]
+pub fn poll(_frame: &mut TrapFrame) {}
+
+#[inline(always)]
 pub fn exiting(_code: kernel_abi::ExitCode) {}

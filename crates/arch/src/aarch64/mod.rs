@@ -10,9 +10,8 @@ mod paging;
 mod pl011;
 mod recover;
 pub mod smp;
-mod timer;
+pub mod timer;
 
-pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
 
 pub use recover::RecoverySlot;

@@ -91,7 +91,7 @@ extern "C" fn aarch64_trap(frame: &mut TrapFrame, index: u64) {
         return;
     }
     if index % 4 == 1 {
-        super::timer::interrupt();
+        super::timer::interrupt(frame);
         return;
     }
     let kind = match index % 4 {

@@ -62,7 +62,7 @@ extern "C" fn riscv64_trap(frame: &mut TrapFrame) {
     let pc = frame.sepc as usize;
     const SUPERVISOR_TIMER: u64 = 5;
     if cause == (1 << 63) | SUPERVISOR_TIMER {
-        super::timer::interrupt();
+        super::timer::interrupt(frame);
         return;
     }
     if cause >> 63 == 1 {

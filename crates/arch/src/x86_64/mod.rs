@@ -9,9 +9,8 @@ mod pvh;
 mod recover;
 mod segments;
 pub mod smp;
-mod timer;
+pub mod timer;
 
-pub use timer::{start as timer_start, stop as timer_stop};
 mod traps;
 
 pub use recover::RecoverySlot;

@@ -1,4 +1,5 @@
-/* Entries for the CPU exceptions the kernel resumes from or reports with every register:
+/* Entries for the CPU exceptions the kernel resumes from or reports with every register, and
+ * for the timer interrupt (the kernel's debugger may stop the CPU there):
  * each pushes an error code (0 where the CPU pushes none) and its vector, then joins
  * `trap_common`, which saves the general registers in a TrapFrame (traps.rs), calls
  * `x86_64_trap(frame)`, restores the (possibly modified) frame and returns with iretq.
@@ -21,6 +22,7 @@ TRAP 3     /* breakpoint */
 TRAP 6     /* invalid opcode */
 TRAP 13, 1 /* general protection */
 TRAP 14, 1 /* page fault */
+TRAP 32    /* the local APIC timer (timer.rs: TIMER_VECTOR) */
 
 trap_common:
     push %rax

@@ -1,9 +1,9 @@
 //! The IDT: CPU exceptions become fatal faults (or, for a breakpoint, a note and a return).
 //!
 //! The exceptions the kernel resumes from or reports in full (divide error, debug,
-//! breakpoint, invalid opcode, general protection, page fault) enter through `trap.S`,
-//! which saves every general register in a [`TrapFrame`]; the double fault (on a stack of its
-//! own) and the timer use the `x86-interrupt` ABI.
+//! breakpoint, invalid opcode, general protection, page fault) and the timer interrupt enter
+//! through `trap.S`, which saves every general register in a [`TrapFrame`]; the double fault
+//! (on a stack of its own) and the APIC's spurious interrupt use the `x86-interrupt` ABI.
 
 use crate::kernel;
 use crate::{Fault, Signal};
@@ -21,6 +21,7 @@ unsafe extern "C" {
     fn x86_64_trap_6();
     fn x86_64_trap_13();
     fn x86_64_trap_14();
+    fn x86_64_trap_32();
 }
 
 /// The interrupted state, as `trap.S` saves it (lowest address first) and the CPU pushed it.
@@ -69,10 +70,10 @@ pub fn init() {
             idt.invalid_opcode.set_handler_addr(address(x86_64_trap_6));
             idt.general_protection_fault.set_handler_addr(address(x86_64_trap_13));
             idt.page_fault.set_handler_addr(address(x86_64_trap_14));
+            idt[super::timer::TIMER_VECTOR].set_handler_addr(address(x86_64_trap_32));
         }
         // SAFETY: the IST slot is set up by segments::init with a stack of its own.
         unsafe { idt.double_fault.set_handler_fn(double_fault).set_stack_index(super::segments::DOUBLE_FAULT_STACK) };
-        idt[super::timer::TIMER_VECTOR].set_handler_fn(super::timer::interrupt);
         idt[super::timer::SPURIOUS_VECTOR].set_handler_fn(super::timer::spurious);
         idt
     });
@@ -89,6 +90,10 @@ pub fn load() {
 #[unsafe(no_mangle)]
 extern "C" fn x86_64_trap(frame: &mut TrapFrame) {
     let (kind, signal, address) = match frame.vector {
+        vector if vector == u64::from(super::timer::TIMER_VECTOR) => {
+            super::timer::interrupt(frame);
+            return;
+        }
         3 => {
             // INT3 traps after itself: the instruction is the byte before rip.
             if !kernel::debugger_breakpoint(frame, frame.rip as usize - 1) {
