@@ -1,10 +1,11 @@
 //! What the arch's trap handlers report that the rest of the kernel counts: breakpoints
-//! returned from and timer interrupts. The tests here run on every arch.
+//! returned from, timer interrupts and the debugger's polls. The tests here run on every arch.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
 static TIMER_TICKS: AtomicU64 = AtomicU64::new(0);
+static DEBUGGER_POLLS: AtomicU64 = AtomicU64::new(0);
 /// Set by a test: each timer interrupt prints a line (through the console's lock).
 static PRINT_TICKS: AtomicBool = AtomicBool::new(false);
 
@@ -21,12 +22,21 @@ pub fn timer_tick() {
     }
 }
 
+/// Called by the arch's timer for each of the debugger's polls (before the stub looks).
+pub fn debugger_polled() {
+    DEBUGGER_POLLS.fetch_add(1, Ordering::SeqCst);
+}
+
 pub fn breakpoints() -> u64 {
     BREAKPOINTS.load(Ordering::SeqCst)
 }
 
 pub fn timer_ticks() -> u64 {
     TIMER_TICKS.load(Ordering::SeqCst)
+}
+
+pub fn debugger_polls() -> u64 {
+    DEBUGGER_POLLS.load(Ordering::SeqCst)
 }
 
 #[cfg(any(test, feature = "ktest"))]
@@ -115,5 +125,43 @@ mod tests {
         // one; under emulation one may arrive late (seen once on riscv64: 24 in 25 rounds).
         let ticks = timer_ticks() - before;
         assert!(ticks >= ROUNDS / 2, "only {ticks} timer interrupts in {ROUNDS} rounds of two periods each");
+    }
+    /// Spins for `ms` milliseconds of the arch's counter.
+    fn spin_ms(ms: u64) {
+        let frequency = arch::ticks_per_second().expect("the counter frequency is known").get();
+        let until = arch::ticks() + frequency * ms / 1000;
+        while arch::ticks() < until {
+            core::hint::spin_loop();
+        }
+    }
+
+    /// One timer serves the kernel's tick and the debugger's poll (gdb's Ctrl-C) at once, each
+    /// at its own rate; stopping the tick leaves the poll running, and the other way round.
+    #[ktest(timeout = 30)]
+    fn the_tick_and_the_debuggers_poll_share_the_timer_each_at_its_rate() {
+        let (ticks_before, polls_before) = (timer_ticks(), debugger_polls());
+        arch::debugger_poll_start(50);
+        arch::timer_start(200);
+        spin_ms(500);
+        arch::timer_stop();
+        let (ticks, polls) = (timer_ticks() - ticks_before, debugger_polls() - polls_before);
+        spin_ms(200);
+        let (ticks_after_stop, polls_after_stop) =
+            (timer_ticks() - ticks_before - ticks, debugger_polls() - polls_before - polls);
+        arch::debugger_poll_stop();
+        let polls_total = debugger_polls();
+        arch::timer_start(200);
+        spin_ms(100);
+        arch::timer_stop();
+        let polls_after_poll_stop = debugger_polls() - polls_total;
+        // The stub's own poll, if the kernel runs with it, goes on as before.
+        crate::gdbstub::resume_polling();
+        println!("# {ticks} ticks and {polls} polls in 500 ms, then {polls_after_stop} polls in 200 ms");
+        // 100 ticks and 25 polls in 500 ms; emulation may deliver late, never early.
+        assert!((50..=101).contains(&ticks), "{ticks} ticks at 200 Hz in 500 ms (polls at 50 Hz alongside)");
+        assert!((12..=26).contains(&polls), "{polls} polls at 50 Hz in 500 ms (ticks at 200 Hz alongside)");
+        assert_eq!(ticks_after_stop, 0, "ticks went on after timer_stop");
+        assert!(polls_after_stop >= 5, "only {polls_after_stop} polls in 200 ms after the tick stopped");
+        assert_eq!(polls_after_poll_stop, 0, "polls went on after debugger_poll_stop");
     }
 }

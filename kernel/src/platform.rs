@@ -48,6 +48,7 @@ impl arch::Kernel for Kernel {
     }
 
     fn debugger_poll(&self, frame: &mut TrapFrame) {
+        interrupts::debugger_polled();
         gdbstub::poll(frame);
     }
 

@@ -100,9 +100,13 @@ pub fn debugger_poll_start(hz: u32) {
     imp::interrupts_enable();
 }
 
-/// Stops the debugger's poll (the kernel tick, if running, goes on).
+/// Stops the debugger's poll (the kernel tick, if running, goes on); masks interrupts unless
+/// the tick still needs them.
 pub fn debugger_poll_stop() {
     POLL.end();
+    if !TICK.running() {
+        imp::interrupts_disable();
+    }
     rearm();
 }
 

@@ -80,6 +80,14 @@ pub fn init(mode: Mode, memory: &MemoryMap) {
     }
 }
 
+/// Starts the poll again if the stub is on (after a test that stopped the timer's poll).
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
+pub fn resume_polling() {
+    if PORT.lock().is_some() {
+        arch::debugger_poll_start(POLL_HZ);
+    }
+}
+
 /// Where a boot with `gdbstub.wait` stops first: `finish` returns to `kernel_main`.
 #[inline(never)]
 fn wait_for_debugger() {

@@ -30,6 +30,9 @@ pub fn step_done(_frame: &mut TrapFrame) -> bool {
 }
 
 #[inline(always)]
+pub fn resume_polling() {}
+
+#[inline(always)]
 pub fn poll(_frame: &mut TrapFrame) {}
 
 #[inline(always)]
