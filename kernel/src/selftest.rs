@@ -41,6 +41,14 @@ fn panics_on_another_cpu() {
     }
 }
 
+/// Hangs on CPU 1 while CPU 0 returns: the verdict is a timeout, and its message names CPU 1.
+#[ktest(cpus = 2)]
+fn hangs_on_another_cpu() {
+    while ktest::current_cpu() == 1 {
+        core::hint::spin_loop();
+    }
+}
+
 #[ktest]
 fn zz_after_all() {
     assert_eq!(core::hint::black_box(2) + 2, 4);

@@ -97,7 +97,7 @@ fn filters_select_tests_inside_the_kernel() {
 }
 
 /// The self-tests' exact expected verdicts on every arch: (name, event, reason).
-pub(crate) const SELFTEST_VERDICTS: [(&str, &str, &str); 16] = [
+pub(crate) const SELFTEST_VERDICTS: [(&str, &str, &str); 17] = [
     ("kernel::selftest::assertion_fails", "failed", "panic"),
     ("kernel::selftest::backtrace_three_deep", "failed", "panic"),
     ("kernel::selftest::control_bytes_then_fails", "failed", "panic"),
@@ -106,6 +106,7 @@ pub(crate) const SELFTEST_VERDICTS: [(&str, &str, &str); 16] = [
     ("kernel::selftest::flood_forever", "failed", "timeout"),
     ("kernel::selftest::garbage_output", "ok", ""),
     ("kernel::selftest::hangs_forever", "failed", "timeout"),
+    ("kernel::selftest::hangs_on_another_cpu", "failed", "timeout"),
     ("kernel::selftest::memory_fault", "failed", "fault"),
     ("kernel::selftest::overlong_line", "ok", ""),
     ("kernel::selftest::panics_on_another_cpu", "failed", "panic"),
@@ -201,6 +202,16 @@ fn selftests_fail_exactly_as_designed_and_every_report_agrees() {
         let kind = text_write_faults.iter().find(|(name, _)| *name == arch).unwrap().1;
         let message = event["message"].as_str().unwrap();
         assert!(message.starts_with(&format!("fault: {kind} at 0x")), "{arch}: {message}");
+    }
+    // A hang on CPU 1 of a test of two CPUs: the timeout names the CPU.
+    assert_eq!(finished("kernel::selftest::hangs_on_another_cpu").count(), ARCHES.len());
+    for event in finished("kernel::selftest::hangs_on_another_cpu") {
+        let message = event["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("timed out after 3 s with CPU 1 still in the test"),
+            "{}: {message}",
+            event["arch"]
+        );
     }
     // A triple fault ends QEMU with status 0: a crash of that test, never a pass.
     assert!(

@@ -30,8 +30,9 @@ static ATTEMPT: AtomicUsize = AtomicUsize::new(0);
 static ABANDONED_FAILED: AtomicBool = AtomicBool::new(false);
 /// The CPUs still running the current test's body, a bit each (CPU 0's is never set).
 static OTHER_CPUS_RUNNING: AtomicU64 = AtomicU64::new(0);
-/// Seconds CPU 0 waits for the others before it says which are still running.
-const WAITING_NOTE_SECONDS: u64 = 2;
+/// Seconds CPU 0 waits for the others before it says which are still running (well inside
+/// the shortest timeout a run uses, 3 s in the e2e tests).
+const WAITING_NOTE_SECONDS: u64 = 1;
 
 /// The CPU the caller runs on: 0 for the runner's, 1..N for the others a test of N CPUs runs
 /// on (`#[ktest(cpus = N)]`).
@@ -77,9 +78,9 @@ fn wait_for_other_cpus(platform: &dyn Platform) {
             noted = true;
             let mut cpus = Truncated::<256>::new();
             for cpu in (1..64).filter(|cpu| running & (1 << cpu) != 0) {
-                let _ = write!(cpus, " {cpu}");
+                let _ = write!(cpus, "{}{cpu}", if cpus.as_str().is_empty() { "" } else { " " });
             }
-            line!(platform, "# waiting for CPUs{} to finish", cpus.as_str());
+            line!(platform, "{}{} to finish", ktap::WAITING_FOR_CPUS, cpus.as_str());
         }
         core::hint::spin_loop();
     }

@@ -80,6 +80,10 @@ pub mod ktap {
     pub const BACKTRACE: &str = "# backtrace:";
     /// `# registers: NAME=0x... ...`: the CPU state at a fault.
     pub const REGISTERS: &str = "# registers: ";
+    /// `# waiting for CPUs 1 3 to finish`: in a test of several CPUs, CPU 0 returned from the
+    /// body and has waited a second for the others listed; if the test then times out, they
+    /// are where it hangs (the harness's timeout message names them).
+    pub const WAITING_FOR_CPUS: &str = "# waiting for CPUs ";
     /// `# test: NAME`, one per test: the answer to `ktest.list`, and the plan by name after
     /// the `1..N` line of a run.
     pub const LISTED: &str = "# test: ";

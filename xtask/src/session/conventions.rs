@@ -26,6 +26,8 @@ pub enum KernelLine {
     DebugStop { name: String },
     /// `build-id: HEX`: the kernel image's GNU build-id.
     BuildId(String),
+    /// `waiting for CPUs 1 3 to finish`: the CPUs still in a test of several CPUs.
+    WaitingForCpus(String),
     /// A line the kernel's runner writes about a failure it saw (`test did not panic ...`).
     RunnerNote,
     /// Anything else: part of a message, or the test's own diagnostic.
@@ -70,6 +72,8 @@ impl KernelLine {
             KernelLine::DebugStop { name: name.trim().to_string() }
         } else if let Some(id) = after(abi::BUILD_ID) {
             KernelLine::BuildId(id.trim().to_ascii_lowercase())
+        } else if let Some(cpus) = after(abi::WAITING_FOR_CPUS).and_then(|rest| rest.strip_suffix(" to finish")) {
+            KernelLine::WaitingForCpus(cpus.trim().to_string())
         } else if abi::RUNNER_NOTES.iter().any(|note| text.starts_with(note)) {
             KernelLine::RunnerNote
         } else {
@@ -92,6 +96,15 @@ pub fn failure_message(diagnostics: &[String]) -> Option<String> {
     let continuation =
         diagnostics[start + 1..].iter().take_while(|line| !KernelLine::read(line).is_convention()).map(String::as_str);
     Some(std::iter::once(diagnostics[start].as_str()).chain(continuation).collect::<Vec<_>>().join("\n"))
+}
+
+/// The CPUs a test of several CPUs was still running the last time CPU 0 said so (a test that
+/// then times out hangs there).
+pub fn cpus_still_running(diagnostics: &[String]) -> Option<String> {
+    diagnostics.iter().rev().find_map(|line| match KernelLine::read(line) {
+        KernelLine::WaitingForCpus(cpus) => Some(cpus),
+        _ => None,
+    })
 }
 
 /// Panic or fault, by the first such diagnostic.
@@ -124,6 +137,8 @@ mod tests {
             ("debug: stopped a::b", KernelLine::DebugStop { name: "a::b".into() }),
             ("build-id: 0A1b", KernelLine::BuildId("0a1b".into())),
             ("test did not panic as expected", KernelLine::RunnerNote),
+            ("waiting for CPUs 1 3 to finish", KernelLine::WaitingForCpus("1 3".into())),
+            ("waiting for CPUs 1", KernelLine::Other),
             ("left: 1", KernelLine::Other),
         ];
         for (line, expected) in cases {

@@ -46,11 +46,19 @@ impl Session {
         if let Some(running) = running {
             let name = running.name.clone();
             let (reason, message, duration) = match end {
-                BootEnd::TimedOut { seconds } => (
-                    Reason::Timeout,
-                    format!("timed out after {seconds} s; QEMU was ended"),
-                    Some(Duration::from_secs(seconds)),
-                ),
+                BootEnd::TimedOut { seconds } => {
+                    // In a test of several CPUs, the ones CPU 0 still waited for are where it hangs.
+                    let cpus = super::conventions::cpus_still_running(&running.diagnostics);
+                    let on = cpus.map_or(String::new(), |cpus| {
+                        let plural = if cpus.contains(' ') { "s" } else { "" };
+                        format!(" with CPU{plural} {cpus} still in the test")
+                    });
+                    (
+                        Reason::Timeout,
+                        format!("timed out after {seconds} s{on}; QEMU was ended"),
+                        Some(Duration::from_secs(seconds)),
+                    )
+                }
                 BootEnd::Interrupted { signal } => {
                     let kind = DiagnosticKind::Interrupted { signal, running: Some(name) };
                     self.diagnose(Severity::Problem, kind, false, events);
