@@ -157,11 +157,14 @@ mod tests {
         // The stub's own poll, if the kernel runs with it, goes on as before.
         crate::gdbstub::resume_polling();
         println!("# {ticks} ticks and {polls} polls in 500 ms, then {polls_after_stop} polls in 200 ms");
-        // 100 ticks and 25 polls in 500 ms; emulation may deliver late, never early.
-        assert!((50..=101).contains(&ticks), "{ticks} ticks at 200 Hz in 500 ms (polls at 50 Hz alongside)");
-        assert!((12..=26).contains(&polls), "{polls} polls at 50 Hz in 500 ms (ticks at 200 Hz alongside)");
+        // 100 ticks and 25 polls in 500 ms. Never more; emulation may deliver late, and a tick
+        // more than a period late is not made up (seen: 33 ticks and 19 polls on riscv64, its
+        // four harts taking turns on one host thread of a loaded host).
+        assert!((25..=101).contains(&ticks), "{ticks} ticks at 200 Hz in 500 ms (polls at 50 Hz alongside)");
+        assert!((6..=26).contains(&polls), "{polls} polls at 50 Hz in 500 ms (ticks at 200 Hz alongside)");
+        assert!(ticks > polls, "{ticks} ticks at 200 Hz, {polls} polls at 50 Hz: each at its own rate");
         assert_eq!(ticks_after_stop, 0, "ticks went on after timer_stop");
-        assert!(polls_after_stop >= 5, "only {polls_after_stop} polls in 200 ms after the tick stopped");
+        assert!(polls_after_stop >= 2, "only {polls_after_stop} polls in 200 ms after the tick stopped");
         assert_eq!(polls_after_poll_stop, 0, "polls went on after debugger_poll_stop");
     }
 }

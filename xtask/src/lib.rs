@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod session;
 pub mod summary;
 pub mod symbolize;
+pub mod test_cpus;
 #[cfg(test)]
 mod testutil;
 pub mod tools;

@@ -61,17 +61,25 @@ pub struct Launch<'a> {
     /// Record into, or replay from, this recording directory (`record/`): QEMU gets the
     /// record/replay options and may write in that directory alone.
     pub record: Option<(crate::record::args::Mode, &'a Path)>,
+    /// The CPUs the boot's tests need (`test_cpus`); None: the arch table's.
+    pub cpus: Option<u32>,
 }
 
 impl Launch<'_> {
-    /// The CPUs the machine gets: the arch table's, but one under QEMU's own GDB server or
+    /// The CPUs the machine gets: as many as the boot's tests need, at most the arch table's;
+    /// the table's if the boot does not say; but one under QEMU's own GDB server or
     /// its recorder. With several, QEMU 7.2's GDB server shows each CPU as a thread (gdb's
     /// stops read "Thread N hit ...", and the coverage probe and the debugger scripts expect
     /// one), and a recording under `-icount` did not reproduce a failure. Tests of several
     /// CPUs are then skipped, saying how many CPUs they need.
     fn cpus(&self) -> u32 {
         let under_qemu_gdb = matches!(self.gdb, Some(GdbServer::Qemu { .. }));
-        if under_qemu_gdb || self.record.is_some() { 1 } else { self.arch.qemu.cpus }
+        let table = self.arch.qemu.cpus;
+        if under_qemu_gdb || self.record.is_some() {
+            1
+        } else {
+            self.cpus.map_or(table, |needed| needed.clamp(1, table))
+        }
     }
 
     pub fn args(&self) -> Vec<String> {
@@ -341,6 +349,7 @@ mod tests {
             gdb,
             extra_args: &[],
             record: None,
+            cpus: None,
         };
         launch.args()
     }
@@ -354,6 +363,31 @@ mod tests {
             let stub = Some(GdbServer::Kernel { port: 1234 });
             assert!(has_pair(&launch_args_with(&arch.name, stub, "x"), "-smp", &cpus), "{arch}: the kernel's stub");
         }
+    }
+
+    #[test]
+    fn a_boot_gets_the_cpus_its_tests_need_within_the_arch_tables() {
+        let arches = Arches::load(&Workspace::locate()).unwrap();
+        let arch = arches.find("riscv64").unwrap();
+        let with = |cpus: Option<u32>| {
+            Launch {
+                arch,
+                binary: arch.qemu.binary.clone().into(),
+                kernel: Path::new("/k"),
+                cmdline: String::new(),
+                machine: None,
+                gdb: None,
+                extra_args: &[],
+                record: None,
+                cpus,
+            }
+            .cpus()
+        };
+        assert_eq!(with(Some(1)), 1);
+        assert_eq!(with(Some(2)), 2.min(arch.qemu.cpus));
+        assert_eq!(with(Some(0)), 1);
+        assert_eq!(with(Some(arch.qemu.cpus + 1)), arch.qemu.cpus, "never more than the table's");
+        assert_eq!(with(None), arch.qemu.cpus);
     }
 
     fn has_pair(args: &[String], flag: &str, value: &str) -> bool {
@@ -440,6 +474,7 @@ mod tests {
             gdb: None,
             extra_args: &[],
             record: None,
+            cpus: None,
         };
         assert!(!launch.args().contains(&"-sandbox".to_string()));
     }

@@ -88,6 +88,13 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
         Some(seconds) => quote!(#seconds),
         None => quote!(0),
     };
+    let cpu_count = match &options.cpus {
+        Some(count) => count.base10_parse::<u32>()?,
+        None => 1,
+    };
+    // The image's table of each test's CPUs, for the harness's `-smp` (ktest/src/lib.rs,
+    // `CPUS_SECTION`): not loaded, read from the ELF file.
+    let cpus_record = format!("{cpu_count} ");
     let cpus = match &options.cpus {
         Some(count) if count.base10_parse::<u32>()? == 0 => {
             return Err(syn::Error::new_spanned(count, "a test runs on at least 1 CPU"));
@@ -119,6 +126,18 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<proc_macro2::TokenS
                 ignore: #ignore,
                 timeout_secs: #timeout,
                 cpus: #cpus,
+            };
+            const RECORD: &[u8] = concat!(#cpus_record, module_path!(), "::", stringify!(#name), "\n").as_bytes();
+            #[used]
+            #[unsafe(link_section = ".ktest_cpus")]
+            static CPUS: [u8; RECORD.len()] = {
+                let mut bytes = [0; RECORD.len()];
+                let mut index = 0;
+                while index < RECORD.len() {
+                    bytes[index] = RECORD[index];
+                    index += 1;
+                }
+                bytes
             };
         };
     })

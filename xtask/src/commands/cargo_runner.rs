@@ -121,6 +121,7 @@ impl CargoRunner {
                 gdb: None,
                 extra_args: &[],
                 record: None,
+                cpus: None,
             };
             super::run::boot(&launch, None)
         }

@@ -150,15 +150,19 @@ impl Gdb {
             Stub::Qemu => GdbServer::Qemu { port, paused: true },
             Stub::Kernel => GdbServer::Kernel { port },
         };
+        let cmdline = self.cmdline()?;
+        // A test image's boot gets its tests' CPUs (the kernel's stub; QEMU's server gets one).
+        let cpus = if self.test.is_some() { crate::test_cpus::needed(&image.path, &cmdline)? } else { None };
         let launch = Launch {
             arch: &arch,
             binary: qemu_binary,
             kernel: &image.path,
-            cmdline: self.cmdline()?,
+            cmdline,
             machine: self.qemu.machine.as_deref(),
             gdb: Some(server),
             extra_args: &[],
             record: None,
+            cpus,
         };
         eprintln!("$ {}", launch.display());
         let mut qemu = RunningQemu::start(&launch)?;

@@ -71,6 +71,7 @@ impl Run {
             gdb: None,
             extra_args: &self.qemu_args,
             record: None,
+            cpus: None,
         };
         boot(&launch, self.timeout.0)
     }

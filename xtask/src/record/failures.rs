@@ -86,6 +86,7 @@ fn record_once(target: &Target<'_>, options: &RunOptions, test: &str, dir: &Path
         gdb: None,
         extra_args: &options.extra_qemu_args,
         record: Some((Mode::Record, dir)),
+        cpus: None,
     };
     let command = launch.display();
     crate::ui::echo(&command);

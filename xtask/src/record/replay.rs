@@ -83,6 +83,7 @@ impl Recording {
             gdb,
             extra_args: &self.manifest.extra_args,
             record: Some((Mode::Replay, &self.dir)),
+            cpus: None,
         }
     }
 

@@ -94,11 +94,17 @@ pub(super) fn launch<'a>(
     boot: u32,
     set: Option<&str>,
 ) -> Result<Launch<'a>> {
+    let cmdline = request_line(options, purpose, boot, set)?;
+    // Listing runs no test: one CPU. Otherwise as many as the selected tests need.
+    let cpus = match purpose {
+        Purpose::List => Some(1),
+        Purpose::Run { .. } | Purpose::Retry { .. } => crate::test_cpus::needed(target.image, &cmdline)?,
+    };
     Ok(Launch {
         arch: target.arch,
         binary: target.qemu_binary.clone(),
         kernel: target.image,
-        cmdline: request_line(options, purpose, boot, set)?,
+        cmdline,
         machine: options.machine.as_deref(),
         // Not paused: a debugger attaches only if a test stops the kernel. For coverage the
         // probe attaches before the first instruction.
@@ -109,6 +115,7 @@ pub(super) fn launch<'a>(
         },
         extra_args: &options.extra_qemu_args,
         record: None,
+        cpus,
     })
 }
 
