@@ -96,6 +96,23 @@ fn filters_select_tests_inside_the_kernel() {
     assert_eq!(names, ["kernel::tests::fmt_integers"]);
 }
 
+/// A boot gets as many CPUs as the tests it selects need (`-smp`), one if none needs more.
+#[test]
+fn a_boot_gets_as_many_cpus_as_its_selected_tests_need() {
+    let _lock = exclusive();
+    for arch in ARCHES {
+        let smp_of = |filter: &str| {
+            let run = xtask(&["test", "--arch", arch, "-v", filter]);
+            assert_eq!(run.status, Some(0), "{arch} {filter}:\n{}", run.all_output());
+            let output = run.all_output();
+            let boot = output.lines().find(|line| line.contains("boot 1: $ ")).unwrap_or_default().to_string();
+            boot.split(" -smp ").nth(1).and_then(|rest| rest.split(' ').next()).map(str::to_string).unwrap_or(boot)
+        };
+        assert_eq!(smp_of("kernel::tests::fmt_integers"), "1", "{arch}: one-CPU tests");
+        assert_eq!(smp_of("kernel::smp::every_cpu_runs_the_body_once_with_its_own_index"), "4", "{arch}: cpus = 4");
+    }
+}
+
 /// The self-tests' exact expected verdicts on every arch: (name, event, reason).
 pub(crate) const SELFTEST_VERDICTS: [(&str, &str, &str); 17] = [
     ("kernel::selftest::assertion_fails", "failed", "panic"),
