@@ -170,3 +170,39 @@ fn the_kernel_stub_writes_and_reads_aarch64_fp_registers_across_a_step() {
     assert_eq!(printed_values(&output), ["0x1f", "0xc00000", "0x1122334455667788"], "{output}");
     assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{output}");
 }
+
+/// riscv64's FPU through the kernel stub (its own register layout: gdbstub_arch's has no FP
+/// registers): written by gdb, read back after a step (gdb steps in software there: a
+/// breakpoint trap, whose entry saves and restores them), and fflags and frm made from fcsr.
+#[test]
+fn the_kernel_stub_writes_and_reads_riscv64_fp_registers_across_a_step() {
+    let _lock = exclusive();
+    let batch = script(
+        "gdbstub-fp-riscv64",
+        &[
+            "continue",
+            "set var $fcsr = 0x85",
+            "set var $ft7.double = 2.5",
+            "set var $fa0.double = -1.25",
+            "stepi",
+            "print $ft7.double",
+            "print $fa0.double",
+            "print/x $fcsr",
+            "print/x $frm",
+            "print/x $fflags",
+            "set var $fcsr = 0",
+            "continue",
+        ],
+    );
+    let args = ["gdb", "--stub", "kernel", "--arch", "riscv64", "--test", "kernel::tests::debugger_walk"];
+    let run = xtask(&[&args[..], &["--batch", &batch]].concat());
+    let output = run.all_output();
+    assert_eq!(run.status, Some(0), "{output}");
+    let values: Vec<&str> = output
+        .lines()
+        .filter(|line| line.starts_with('$') && line.contains(" = "))
+        .map(|line| line.split(" = ").nth(1).unwrap())
+        .collect();
+    assert_eq!(values, ["2.5", "-1.25", "0x85", "0x4", "0x5"], "{output}");
+    assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{output}");
+}

@@ -1,5 +1,6 @@
-//! What the GDB stub needs from riscv64 (the `gdbstub` feature): the register layout,
-//! EBREAK, and a virtio console as the port (`virt` has one UART).
+//! What the GDB stub needs from riscv64 (the `gdbstub` feature): the register layout (with
+//! the FPU: `gdb_registers.rs`), EBREAK, and a virtio console as the port (`virt` has one
+//! UART).
 //!
 //! No single-step: RISC-V has none in S-mode (the debug spec's step is for an external
 //! debugger, in Debug Mode). The stub does not offer it, and gdb steps in software instead,
@@ -7,29 +8,31 @@
 //! GNU/Linux OS ABI (`set osabi GNU/Linux`), which `cargo xtask gdb` sets.
 
 use super::traps::TrapFrame;
-use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 use mm::Region;
 
+pub use super::gdb_registers::{Registers, Riscv64 as Arch};
 pub use crate::virtio_console::Port;
-
-pub type Arch = gdbstub_arch::riscv::Riscv64;
-pub type Registers = RiscvCoreRegs<u64>;
 
 pub const HARDWARE_SINGLE_STEP: bool = false;
 
-/// x1..x31 and pc (x2, sp, is where the interrupted code's stack was).
+/// x1..x31 and pc (x2, sp, is where the interrupted code's stack was), f0..f31 and fcsr.
 pub fn read_registers(frame: &TrapFrame, registers: &mut Registers) {
     registers.x = frame.x;
     registers.x[0] = 0;
     registers.pc = frame.sepc;
+    registers.f = frame.f;
+    registers.fcsr = frame.fcsr as u32;
 }
 
-/// x1..x31 but sp (restored by the trap's own arithmetic), and pc.
+/// x1..x31 but sp (restored by the trap's own arithmetic), pc, f0..f31 and fcsr (which the
+/// trap's return restores).
 pub fn write_registers(frame: &mut TrapFrame, registers: &Registers) {
     let sp = frame.x[2];
     frame.x = registers.x;
     frame.x[2] = sp;
     frame.sepc = registers.pc;
+    frame.f = registers.f;
+    frame.fcsr = u64::from(registers.fcsr);
 }
 
 pub fn set_pc(frame: &mut TrapFrame, pc: u64) {

@@ -6,6 +6,8 @@
 pub mod fp_test;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
+#[cfg(feature = "gdbstub")]
+mod gdb_registers;
 mod paging;
 mod recover;
 pub mod smp;
