@@ -340,18 +340,22 @@ mod tests {
         let arch = arches.find(arch_name).unwrap();
         // The binary is only a name here: the answer a supporting QEMU gives, without asking.
         crate::sandbox::remember(Path::new(&arch.qemu.binary), crate::sandbox::Seccomp::Supported);
-        let launch = Launch {
+        Launch { cmdline: cmdline.into(), gdb, ..plain_launch(arch, arch.qemu.binary.clone().into()) }.args()
+    }
+
+    /// A launch of `/k` with nothing asked of it.
+    fn plain_launch(arch: &Arch, binary: PathBuf) -> Launch<'_> {
+        Launch {
             arch,
-            binary: arch.qemu.binary.clone().into(),
+            binary,
             kernel: Path::new("/k"),
-            cmdline: cmdline.into(),
+            cmdline: String::new(),
             machine: None,
-            gdb,
+            gdb: None,
             extra_args: &[],
             record: None,
             cpus: None,
-        };
-        launch.args()
+        }
     }
 
     #[test]
@@ -369,20 +373,7 @@ mod tests {
     fn a_boot_gets_the_cpus_its_tests_need_within_the_arch_tables() {
         let arches = Arches::load(&Workspace::locate()).unwrap();
         let arch = arches.find("riscv64").unwrap();
-        let with = |cpus: Option<u32>| {
-            Launch {
-                arch,
-                binary: arch.qemu.binary.clone().into(),
-                kernel: Path::new("/k"),
-                cmdline: String::new(),
-                machine: None,
-                gdb: None,
-                extra_args: &[],
-                record: None,
-                cpus,
-            }
-            .cpus()
-        };
+        let with = |cpus: Option<u32>| Launch { cpus, ..plain_launch(arch, arch.qemu.binary.clone().into()) }.cpus();
         assert_eq!(with(Some(1)), 1);
         assert_eq!(with(Some(2)), 2.min(arch.qemu.cpus));
         assert_eq!(with(Some(0)), 1);
@@ -465,17 +456,7 @@ mod tests {
         let arch = arches.find("x86_64").unwrap();
         let binary = PathBuf::from("/nowhere/qemu-without-seccomp");
         crate::sandbox::remember(&binary, crate::sandbox::Seccomp::Unsupported("seccomp support is disabled".into()));
-        let launch = Launch {
-            arch,
-            binary,
-            kernel: Path::new("/k"),
-            cmdline: String::new(),
-            machine: None,
-            gdb: None,
-            extra_args: &[],
-            record: None,
-            cpus: None,
-        };
+        let launch = plain_launch(arch, binary);
         assert!(!launch.args().contains(&"-sandbox".to_string()));
     }
 
