@@ -6,6 +6,7 @@
 pub mod fp_test;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
+mod gic;
 mod paging;
 mod pl011;
 mod recover;
