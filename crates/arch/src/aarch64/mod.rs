@@ -1,6 +1,6 @@
 //! aarch64: QEMU `virt` at EL1, page tables with the 4 KiB granule (W^X, a guard page under
-//! the boot stack), PL011 serial, semihosting exit, the generic timer's virtual counter, and
-//! an exception vector table.
+//! the boot stack), PL011 serial (the device tree's console), semihosting exit, the generic
+//! timer's virtual counter, and an exception vector table.
 
 #[cfg(feature = "ktest")]
 pub mod fp_test;
@@ -11,6 +11,8 @@ mod paging;
 mod pl011;
 mod recover;
 pub mod smp;
+#[cfg(feature = "ktest")]
+mod tests;
 mod timer;
 
 pub use timer::{start as timer_start, stop as timer_stop};
@@ -40,6 +42,8 @@ extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
     let tree = unsafe { devicetree::at(address) };
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
+    // The console used the board's PL011 until here; from now on, the tree's.
+    pl011::discover(tree.as_ref());
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, address)).unwrap_or_default();
     smp::discover(tree.as_ref());
     crate::kernel::main(BootInfo { method: "EL1, device tree from QEMU", cmdline, memory })
