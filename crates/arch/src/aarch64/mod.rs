@@ -1,6 +1,7 @@
 //! aarch64: QEMU `virt` at EL1, page tables with the 4 KiB granule (W^X, a guard page under
-//! the boot stack), PL011 serial (the device tree's console), semihosting exit, the generic
-//! timer's virtual counter, and an exception vector table.
+//! the boot stack), PL011 serial, semihosting exit, the generic timer's virtual counter and
+//! timer through a GICv2 (the PL011 and the GIC where the device tree says), and an
+//! exception vector table.
 
 #[cfg(feature = "ktest")]
 pub mod fp_test;
@@ -44,6 +45,7 @@ extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
     // The console used the board's PL011 until here; from now on, the tree's.
     pl011::discover(tree.as_ref());
+    gic::discover(tree.as_ref());
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, address)).unwrap_or_default();
     smp::discover(tree.as_ref());
     crate::kernel::main(BootInfo { method: "EL1, device tree from QEMU", cmdline, memory })
