@@ -24,13 +24,27 @@ use super::devicetree;
 use crate::{BootInfo, ExitCode};
 use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU64, Ordering};
+use fdt::Fdt;
 
 core::arch::global_asm!(include_str!("boot.S"));
 
 pub const NAME: &str = "riscv64";
 
-/// `/cpus/timebase-frequency` from the device tree (0: unknown).
+/// QEMU virt's timebase (`RISCV_ACLINT_DEFAULT_TIMEBASE_FREQ`), if the tree gives none.
+const BOARD_TIMEBASE_HZ: u64 = 10_000_000;
+
+/// The counter's frequency: the device tree's `timebase-frequency`, else the board's (0: not read yet).
 static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(0);
+
+/// `timebase-frequency`: the first CPU's, else `/cpus`'s, where the binding puts it for all
+/// of them (what `fdt`'s `Cpu::timebase_frequency` reads, without its panic when neither
+/// has one).
+fn timebase_frequency(tree: &Fdt<'_>) -> Option<u64> {
+    let cpus = tree.find_node("/cpus")?;
+    let first_cpu = cpus.children().find(|node| node.name.split('@').next() == Some("cpu"));
+    let property = first_cpu.and_then(|cpu| cpu.property("timebase-frequency"));
+    Some(property.or_else(|| cpus.property("timebase-frequency"))?.as_usize()? as u64)
+}
 
 /// Rust entry from `boot.S`, on the boot stack.
 #[unsafe(no_mangle)]
@@ -43,9 +57,8 @@ extern "C" fn riscv64_entry(hart: usize, device_tree: usize) -> ! {
     // The console used the board's UART until here; from now on, the tree's.
     uart::discover(tree.as_ref());
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
-    if let Some(cpu) = tree.as_ref().and_then(|tree| tree.cpus().next()) {
-        TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
-    }
+    let timebase = tree.as_ref().and_then(timebase_frequency).unwrap_or(BOARD_TIMEBASE_HZ);
+    TIMEBASE_HZ.store(timebase, Ordering::Relaxed);
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, device_tree)).unwrap_or_default();
     smp::discover(tree.as_ref(), hart);
     crate::kernel::main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline, memory })

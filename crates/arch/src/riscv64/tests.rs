@@ -1,6 +1,6 @@
-//! Kernel tests that riscv64 takes its console from the device tree: the UART in use is the
-//! boot tree's `stdout-path`'s; and on trees that move the UART (or leave it out) the driver
-//! finds it there (or nothing).
+//! Kernel tests that riscv64 takes its console and its counter's frequency from the device
+//! tree: the UART in use is the boot tree's `stdout-path`, the timebase is `/cpus`'; and on
+//! trees that move the UART (or leave it out) the driver finds it there (or nothing).
 
 use super::devicetree::{self, blob::Blob};
 use super::uart::{self, Uart};
@@ -24,6 +24,20 @@ fn the_console_is_the_uart_stdout_path_names() {
     // What the driver reads from the tree, not the board's UART it starts with (the same on
     // QEMU's virt, so the comparison above alone could not tell).
     assert_eq!(uart::find(&tree), Some(uart::current()), "the driver reads it from the tree");
+}
+
+#[ktest]
+fn the_counter_frequency_is_the_device_tree_s_timebase() {
+    let tree = boot_tree();
+    let cpus = tree.find_node("/cpus").expect("the tree has /cpus");
+    let timebase = cpus
+        .property("timebase-frequency")
+        .or_else(|| cpus.children().find_map(|cpu| cpu.property("timebase-frequency")))
+        .and_then(|frequency| frequency.as_usize())
+        .expect("the tree has a timebase-frequency");
+    assert_eq!(super::ticks_per_second().map(|hz| hz.get()), Some(timebase as u64));
+    // Read from the tree, not the board's default (the same on QEMU's virt).
+    assert_eq!(super::timebase_frequency(&tree), Some(timebase as u64));
 }
 
 /// A tree with two 16550s where QEMU puts none, the second spaced by `reg-shift` 2, and
