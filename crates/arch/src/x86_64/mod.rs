@@ -2,6 +2,7 @@
 //! a guard page under the boot stack), COM1 16550 serial, `isa-debug-exit`, the TSC as the
 //! counter, and an IDT for CPU exceptions.
 
+mod apic;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
 mod paging;

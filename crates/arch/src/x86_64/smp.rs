@@ -4,6 +4,7 @@
 //! its function returns (the next INIT takes it out). The GS base points at each CPU's
 //! `CpuLocal`.
 
+use super::apic;
 use super::paging::TRAMPOLINE;
 use crate::smp::{CpuLocal, StartError};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,6 @@ use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::GsBase;
 
 const MAILBOX: usize = 0x9000;
-const LAPIC: usize = 0xfee0_0000;
 const LAPIC_ID: usize = 0x20;
 const LAPIC_SPURIOUS: usize = 0xf0;
 const ICR_LOW: usize = 0x300;
@@ -33,16 +33,6 @@ unsafe extern "C" {
     static boot_cpu_local: CpuLocal;
 }
 
-fn lapic_write(register: usize, value: u32) {
-    // SAFETY: a local APIC register, identity-mapped.
-    unsafe { ((LAPIC + register) as *mut u32).write_volatile(value) }
-}
-
-fn lapic_read(register: usize) -> u32 {
-    // SAFETY: as for `lapic_write`.
-    unsafe { ((LAPIC + register) as *const u32).read_volatile() }
-}
-
 /// The number of CPUs QEMU booted, from fw_cfg (1 without it: the signature is checked).
 fn fw_cfg_cpus() -> usize {
     // SAFETY: fw_cfg's ports; selecting an item and reading it has no other effect.
@@ -59,6 +49,11 @@ fn fw_cfg_cpus() -> usize {
     }
 }
 
+/// This CPU's local APIC id.
+fn apic_id() -> usize {
+    (apic::read(LAPIC_ID) >> 24) as usize
+}
+
 /// Points this CPU's GS base at the boot CPU's local, copies the trampoline below 1 MiB (before
 /// paging.rs makes that page read-execute) and records the CPUs.
 pub fn init_boot_cpu() {
@@ -67,7 +62,7 @@ pub fn init_boot_cpu() {
     // SAFETY: the page is RAM below the image, which nothing else uses; writable until
     // paging::init runs.
     unsafe { core::ptr::copy_nonoverlapping(code.start as *const u8, TRAMPOLINE as *mut u8, code.len()) };
-    let boot = (lapic_read(LAPIC_ID) >> 24) as usize;
+    let boot = apic_id();
     crate::smp::set_cpus(core::iter::once(boot).chain((0..fw_cfg_cpus()).filter(move |&id| id != boot)));
 }
 
@@ -76,9 +71,9 @@ pub fn local() -> *const CpuLocal {
 }
 
 fn send_ipi(apic_id: usize, command: u32) {
-    lapic_write(ICR_HIGH, (apic_id as u32) << 24);
-    lapic_write(ICR_LOW, command);
-    while lapic_read(ICR_LOW) & ICR_PENDING != 0 {
+    apic::write(ICR_HIGH, (apic_id as u32) << 24);
+    apic::write(ICR_LOW, command);
+    while apic::read(ICR_LOW) & ICR_PENDING != 0 {
         core::hint::spin_loop();
     }
 }
@@ -107,7 +102,7 @@ pub fn start(local: &mut CpuLocal) -> Result<(), StartError> {
         mailbox.add(3).write_volatile(x86_64_secondary as *const () as u64);
     }
     // Software-enabled, so that this APIC sends IPIs.
-    lapic_write(LAPIC_SPURIOUS, lapic_read(LAPIC_SPURIOUS) | 0x100);
+    apic::write(LAPIC_SPURIOUS, apic::read(LAPIC_SPURIOUS) | 0x100);
     send_ipi(local.hardware_id, ICR_INIT);
     wait_microseconds(10_000);
     for _ in 0..2 {
