@@ -1,6 +1,7 @@
 //! The local APIC's registers, at the address the IA32_APIC_BASE MSR gives: the
 //! architectural source (0xfee0_0000 after reset, unless firmware moved it), and the one
-//! place timer.rs and smp.rs find them.
+//! place timer.rs and smp.rs find them. The ACPI MADT states the address too (acpi.rs); the
+//! tests check that the two agree.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::registers::model_specific::Msr;
