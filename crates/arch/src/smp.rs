@@ -80,6 +80,12 @@ pub(crate) fn set_cpus(hardware_ids: impl Iterator<Item = usize>) {
     COUNT.store(count.max(1), Ordering::SeqCst);
 }
 
+/// The CPUs' hardware ids, the boot CPU's first (for x86_64's test that they are the MADT's).
+#[cfg(all(feature = "ktest", target_arch = "x86_64"))]
+pub(crate) fn hardware_ids() -> impl Iterator<Item = usize> {
+    HARDWARE_IDS[..cpu_count()].iter().map(|id| id.load(Ordering::SeqCst))
+}
+
 /// How many CPUs the kernel can use.
 pub fn cpu_count() -> usize {
     COUNT.load(Ordering::SeqCst)

@@ -1,15 +1,19 @@
 //! aarch64: QEMU `virt` at EL1, page tables with the 4 KiB granule (W^X, a guard page under
-//! the boot stack), PL011 serial, semihosting exit, the generic timer's virtual counter, and
-//! an exception vector table.
+//! the boot stack), PL011 serial, semihosting exit, the generic timer's virtual counter and
+//! timer through a GICv2 (the PL011 and the GIC where the device tree says), and an
+//! exception vector table.
 
 #[cfg(feature = "ktest")]
 pub mod fp_test;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
+mod gic;
 mod paging;
 mod pl011;
 mod recover;
 pub mod smp;
+#[cfg(feature = "ktest")]
+mod tests;
 pub mod timer;
 
 mod traps;
@@ -38,6 +42,9 @@ extern "C" fn aarch64_entry(device_tree: usize) -> ! {
     // SAFETY: RAM on virt starts at VIRT_DEVICE_TREE, so the address is readable either way.
     let tree = unsafe { devicetree::at(address) };
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
+    // The console used the board's PL011 until here; from now on, the tree's.
+    pl011::discover(tree.as_ref());
+    gic::discover(tree.as_ref());
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, address)).unwrap_or_default();
     smp::discover(tree.as_ref());
     crate::kernel::main(BootInfo { method: "EL1, device tree from QEMU", cmdline, memory })

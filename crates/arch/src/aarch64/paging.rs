@@ -15,8 +15,11 @@
 //! - 2..3 GiB: the same RAM again, read-write, never executable: where the GDB stub writes
 //!   breakpoints into code that is not writable where it runs.
 //!
-//! Anything above 3 GiB faults (a translation fault), up to 2^39; beyond that, the address
-//! is outside TTBR0_EL1's range and faults too.
+//! - any other 1 GiB below 2^39 that holds a device the device tree names (`map_device`,
+//!   after the tree is read): one block, Device-nGnRE, like the first.
+//!
+//! Anything else above 3 GiB faults (a translation fault), up to 2^39; beyond that, the
+//! address is outside TTBR0_EL1's range and faults too.
 
 use crate::image::{Access, GIGAPAGE, IMAGE_MEGAPAGES, MEGAPAGE, PAGE, Table};
 use core::ops::Range;
@@ -173,4 +176,33 @@ pub fn init() {
             options(nostack),
         );
     }
+}
+
+/// Maps the 1 GiB blocks that `registers` touches as device memory, for a device the device
+/// tree names: true if they are devices already or were not mapped (they are now), false if
+/// one of them holds RAM or its alias, or lies beyond the 39 bits TTBR0_EL1 translates (the
+/// driver then keeps the board's address). On the boot CPU, at boot, before others start.
+pub fn map_device(registers: Range<usize>) -> bool {
+    let last = registers.end.max(registers.start.saturating_add(1)) - 1;
+    for index in registers.start / GIGAPAGE..=last / GIGAPAGE {
+        if index >= 512 {
+            return false;
+        }
+        let device = entry(index * GIGAPAGE, BLOCK, DEVICES);
+        // SAFETY: the boot CPU alone changes the root table, at boot; an entry that was
+        // invalid can hold no stale translation, so it needs no TLB invalidation: the barriers
+        // make the walks that follow see it.
+        unsafe {
+            let slot = (&raw mut ROOT).cast::<u64>().add(index);
+            match slot.read() {
+                0 => {
+                    slot.write(device);
+                    core::arch::asm!("dsb ishst", "isb", options(nostack));
+                }
+                existing if existing == device => {}
+                _ => return false,
+            }
+        }
+    }
+    true
 }

@@ -1,38 +1,17 @@
-//! The generic timer's virtual timer (PPI 27), through the virt board's GICv2: one interrupt
-//! at a deadline on the virtual counter (`CNTV_CVAL_EL0` against `CNTVCT_EL0`, which
-//! `ticks()` reads). `crate::timer` decides the deadlines.
+//! The generic timer's virtual timer, through the GICv2 (gic.rs: where it is, and which
+//! interrupt the timer raises there, from the device tree): one interrupt at a deadline on
+//! the virtual counter (`CNTV_CVAL_EL0` against `CNTVCT_EL0`, which `ticks()` reads).
+//! `crate::timer` decides the deadlines.
 
-const GICD: usize = 0x0800_0000;
-const GICC: usize = 0x0801_0000;
-const GICD_CTLR: usize = 0x000;
-const GICD_ISENABLER0: usize = 0x100;
-const GICD_IPRIORITYR: usize = 0x400;
-const GICC_CTLR: usize = 0x000;
-const GICC_PMR: usize = 0x004;
-const GICC_IAR: usize = 0x00c;
-const GICC_EOIR: usize = 0x010;
-const VIRTUAL_TIMER: u32 = 27;
+use super::gic;
+
 /// CNTV_CTL_EL0: the timer enabled, its interrupt not masked.
 const ENABLED: u64 = 1;
 
-fn write(address: usize, value: u32) {
-    // SAFETY: a GIC register of the virt board (identity-mapped as a device, paging.rs).
-    unsafe { (address as *mut u32).write_volatile(value) }
-}
-
-fn read(address: usize) -> u32 {
-    // SAFETY: as for `write`.
-    unsafe { (address as *const u32).read_volatile() }
-}
-
 /// Sets up the GIC to deliver the virtual timer's interrupt to this CPU.
 pub fn enable() {
-    write(GICD + GICD_CTLR, 1);
-    // SAFETY: one byte of the priority registers belongs to the virtual timer's PPI.
-    unsafe { ((GICD + GICD_IPRIORITYR + VIRTUAL_TIMER as usize) as *mut u8).write_volatile(0x80) };
-    write(GICD + GICD_ISENABLER0, 1 << VIRTUAL_TIMER);
-    write(GICC + GICC_PMR, 0xff);
-    write(GICC + GICC_CTLR, 1);
+    gic::init();
+    gic::enable(gic::virtual_timer());
 }
 
 /// An interrupt once the virtual counter reaches `deadline`.
@@ -52,9 +31,9 @@ pub fn disarm() {
 
 /// An IRQ: acknowledge it at the GIC, hand it on if it is the timer's, end it.
 pub fn interrupt(frame: &mut super::TrapFrame) {
-    let acknowledged = read(GICC + GICC_IAR);
-    if acknowledged & 0x3ff == VIRTUAL_TIMER {
+    let acknowledged = gic::acknowledge();
+    if acknowledged.id() == gic::virtual_timer() {
         crate::timer::interrupt(frame);
     }
-    write(GICC + GICC_EOIR, acknowledged);
+    gic::end_of_interrupt(acknowledged);
 }

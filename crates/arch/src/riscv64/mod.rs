@@ -1,6 +1,6 @@
 //! riscv64: QEMU `virt` in S-mode under OpenSBI, Sv39 page tables (W^X, a guard page under the
-//! boot stack), 16550 serial, exit through `sifive_test`, the `time` CSR as the counter
-//! (frequency from the device tree), and an stvec trap handler.
+//! boot stack), 16550 serial (the device tree's console), exit through `sifive_test`, the
+//! `time` CSR as the counter (frequency from the device tree), and an stvec trap handler.
 
 #[cfg(feature = "ktest")]
 pub mod fp_test;
@@ -11,69 +11,67 @@ mod gdb_registers;
 mod paging;
 mod recover;
 pub mod smp;
+#[cfg(feature = "ktest")]
+mod tests;
 pub mod timer;
 
 mod traps;
+mod uart;
 
 pub use recover::RecoverySlot;
 pub use traps::TrapFrame;
 
 use super::devicetree;
-use crate::{BootInfo, ExitCode, IrqMutex};
-use core::num::{NonZeroU64, NonZeroUsize};
+use crate::{BootInfo, ExitCode};
+use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU64, Ordering};
-use uart_16550::{Config, Uart16550, backend::MmioBackend};
+use fdt::Fdt;
 
 core::arch::global_asm!(include_str!("boot.S"));
 
 pub const NAME: &str = "riscv64";
 
-/// The virt board's 16550, registers one byte apart.
-const UART_BASE: usize = 0x1000_0000;
+/// QEMU virt's timebase (`RISCV_ACLINT_DEFAULT_TIMEBASE_FREQ`), if the tree gives none.
+const BOARD_TIMEBASE_HZ: u64 = 10_000_000;
 
-// SAFETY: the virt board's UART is at UART_BASE (identity-mapped, paging.rs).
-static SERIAL: IrqMutex<Uart16550<MmioBackend>> =
-    IrqMutex::new(match unsafe { Uart16550::new_mmio_from_address(NonZeroUsize::new(UART_BASE).unwrap(), 1) } {
-        Ok(uart) => uart,
-        Err(_) => panic!("the virt UART address is valid"),
-    });
-
-/// `/cpus/timebase-frequency` from the device tree (0: unknown).
+/// The counter's frequency: the device tree's `timebase-frequency`, else the board's (0: not read yet).
 static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(0);
+
+/// `timebase-frequency`: the first CPU's, else `/cpus`'s, where the binding puts it for all
+/// of them (what `fdt`'s `Cpu::timebase_frequency` reads, without its panic when neither
+/// has one).
+fn timebase_frequency(tree: &Fdt<'_>) -> Option<u64> {
+    let cpus = tree.find_node("/cpus")?;
+    let first_cpu = cpus.children().find(|node| node.name.split('@').next() == Some("cpu"));
+    let property = first_cpu.and_then(|cpu| cpu.property("timebase-frequency"));
+    Some(property.or_else(|| cpus.property("timebase-frequency"))?.as_usize()? as u64)
+}
 
 /// Rust entry from `boot.S`, on the boot stack.
 #[unsafe(no_mangle)]
 extern "C" fn riscv64_entry(hart: usize, device_tree: usize) -> ! {
     paging::init();
-    // Ignoring a failure: on QEMU the UART is there; without it, output is lost anyway.
-    let _ = SERIAL.lock().init(Config::default());
+    uart::init();
     traps::init();
     // SAFETY: OpenSBI passes the address of the device tree in a1.
     let tree = unsafe { devicetree::at(device_tree) };
+    // The console used the board's UART until here; from now on, the tree's.
+    uart::discover(tree.as_ref());
     let cmdline = tree.as_ref().map(devicetree::bootargs).unwrap_or("");
-    if let Some(cpu) = tree.as_ref().and_then(|tree| tree.cpus().next()) {
-        TIMEBASE_HZ.store(cpu.timebase_frequency() as u64, Ordering::Relaxed);
-    }
+    let timebase = tree.as_ref().and_then(timebase_frequency).unwrap_or(BOARD_TIMEBASE_HZ);
+    TIMEBASE_HZ.store(timebase, Ordering::Relaxed);
     let memory = tree.as_ref().map(|tree| devicetree::memory_map(tree, device_tree)).unwrap_or_default();
     smp::discover(tree.as_ref(), hart);
     crate::kernel::main(BootInfo { method: "S-mode under OpenSBI, device tree in a1", cmdline, memory })
 }
 
 pub fn console_write(bytes: &[u8]) {
-    SERIAL.lock().send_bytes_exact(bytes);
+    uart::write(bytes);
 }
 
-/// `console_write` for a trap handler: without waiting for the lock if the interrupted code
-/// holds it (a second handle on the same UART, byte by byte; the lines may interleave).
+/// `console_write` for a trap handler: never waits for the lock the interrupted code may hold.
 pub fn console_write_from_trap(bytes: &[u8]) {
-    match SERIAL.try_lock() {
-        Some(mut serial) => serial.send_bytes_exact(bytes),
-        // SAFETY: the virt UART, as for SERIAL; the handle keeps no state the UART depends on.
-        None => match unsafe { Uart16550::new_mmio_from_address(NonZeroUsize::new(UART_BASE).unwrap(), 1) } {
-            Ok(mut serial) => serial.send_bytes_exact(bytes),
-            Err(_) => unreachable!("the virt UART address is valid"),
-        },
-    }
+    uart::write_from_trap(bytes);
 }
 
 /// QEMU virt's `sifive_test` device (`exit-protocol = "sifive-test"` in targets/riscv64.toml):

@@ -9,7 +9,9 @@
 //!   read-execute, `.rodata` up to `.data` read-only, the rest read-write, and the boot
 //!   stack's guard page not mapped at all, so an overflow faults instead of writing `.bss`;
 //! - 3..4 GiB: the same RAM again, read-write, never executable: where the GDB stub writes
-//!   breakpoints into code that is not writable where it runs.
+//!   breakpoints into code that is not writable where it runs;
+//! - any other 1 GiB below 256 GiB that holds a device the device tree names (`map_device`,
+//!   after the tree is read): one gigapage, read-write, never executable, like the first.
 
 use crate::image::{Access, GIGAPAGE, IMAGE_MEGAPAGES, MEGAPAGE, PAGE, Table};
 use core::ops::Range;
@@ -95,4 +97,33 @@ pub fn init() {
         let satp = SATP_SV39 | ((&raw const ROOT) as u64 >> 12);
         core::arch::asm!("sfence.vma", "csrw satp, {}", "sfence.vma", in(reg) satp, options(nostack));
     }
+}
+
+/// Maps the gigapages that `registers` touches, read-write, for a device the device tree
+/// names: true if they are devices already or were not mapped (they are now), false if one
+/// of them holds RAM or its alias, or lies at or above 256 GiB (bit 38 set: Sv39 would take
+/// the address for a negative, sign-extended one, so no identity mapping can reach it). The
+/// driver then keeps the board's address. On the boot hart, at boot, before others start.
+pub fn map_device(registers: Range<usize>) -> bool {
+    let last = registers.end.max(registers.start.saturating_add(1)) - 1;
+    for index in registers.start / GIGAPAGE..=last / GIGAPAGE {
+        if index >= 256 {
+            return false;
+        }
+        let device = leaf(index * GIGAPAGE, DATA);
+        // SAFETY: the boot hart alone changes the root table, at boot; sfence.vma makes the
+        // walks that follow see the new entry (a hart may have cached it as invalid).
+        unsafe {
+            let slot = (&raw mut ROOT).cast::<u64>().add(index);
+            match slot.read() {
+                0 => {
+                    slot.write(device);
+                    core::arch::asm!("sfence.vma", options(nostack));
+                }
+                existing if existing == device => {}
+                _ => return false,
+            }
+        }
+    }
+    true
 }

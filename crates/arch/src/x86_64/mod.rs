@@ -1,7 +1,10 @@
 //! x86_64: PVH boot on QEMU's `microvm`/`q35`/`pc`, identity page tables (W^X over the image,
 //! a guard page under the boot stack), COM1 16550 serial, `isa-debug-exit`, the TSC as the
-//! counter, and an IDT for CPU exceptions.
+//! counter, the local APIC where IA32_APIC_BASE says and the CPUs the ACPI MADT lists, and an
+//! IDT for CPU exceptions.
 
+mod acpi;
+mod apic;
 #[cfg(feature = "gdbstub")]
 pub mod gdb;
 mod paging;
@@ -9,6 +12,8 @@ mod pvh;
 mod recover;
 mod segments;
 pub mod smp;
+#[cfg(feature = "ktest")]
+mod tests;
 pub mod timer;
 
 mod traps;
@@ -44,7 +49,10 @@ extern "C" fn x86_64_entry(start_info: u32) -> ! {
     let _ = SERIAL.lock().init(Config::default());
     segments::init(0, 0);
     traps::init();
-    smp::init_boot_cpu();
+    // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped,
+    // and the RSDP it names leads to firmware's tables, untouched so far.
+    let acpi = unsafe { acpi::init(pvh::rsdp(start_info as usize)) };
+    smp::init_boot_cpu(acpi.madt.as_ref());
     paging::init();
     // SAFETY: the PVH boot protocol puts a valid start_info at this address, identity-mapped.
     let (cmdline, memory) = unsafe { (pvh::cmdline(start_info as usize), pvh::memory_map(start_info as usize)) };

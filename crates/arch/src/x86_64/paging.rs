@@ -58,6 +58,12 @@ struct PageTable([u64; 512]);
 static mut IMAGE_TABLES: [PageTable; IMAGE_LARGE_PAGES] = [const { PageTable([0; 512]) }; IMAGE_LARGE_PAGES];
 static mut ALIAS_DIRECTORY: PageTable = PageTable([0; 512]);
 
+/// Whether `range` lies in what `boot.S` identity-maps (the first 4 GiB), where the kernel
+/// may read firmware's tables and reach the local APIC.
+pub fn is_identity_mapped(range: core::ops::Range<usize>) -> bool {
+    range.end <= 4 * GIGABYTE
+}
+
 /// The guard page's address.
 pub fn stack_guard() -> usize {
     (&raw const boot_stack_guard) as usize

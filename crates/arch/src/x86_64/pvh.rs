@@ -76,3 +76,14 @@ pub unsafe fn cmdline(address: usize) -> &'static str {
     let text = unsafe { core::ffi::CStr::from_ptr(info.cmdline_paddr as *const core::ffi::c_char) };
     text.to_str().unwrap_or("")
 }
+
+/// The ACPI RSDP's physical address, if the start info gives one (QEMU's does where the
+/// machine has ACPI tables: acpi.rs).
+///
+/// # Safety
+/// As for [`cmdline`].
+pub unsafe fn rsdp(address: usize) -> Option<u64> {
+    // SAFETY: the caller vouches for the address; the magic is checked before use.
+    let info = unsafe { start_info(address) }?;
+    (info.rsdp_paddr != 0).then_some(info.rsdp_paddr)
+}

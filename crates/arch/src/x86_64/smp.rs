@@ -1,17 +1,18 @@
-//! x86_64's CPUs: as many as QEMU's fw_cfg says it booted (`-smp`; microvm has no MP table
-//! and its ACPI tables need firmware the PVH boot skips), local APIC ids 0..N, the boot CPU
-//! 0. A CPU starts with INIT-SIPI-SIPI in `trampoline.S`, copied below 1 MiB, and halts when
-//! its function returns (the next INIT takes it out). The GS base points at each CPU's
-//! `CpuLocal`.
+//! x86_64's CPUs: the enabled processors of the ACPI MADT (acpi.rs), by local APIC id, the
+//! boot CPU first; where there is no MADT (`-machine microvm,acpi=off`), as many as QEMU's
+//! fw_cfg says it booted (`-smp`), local APIC ids 0..N. A CPU starts with INIT-SIPI-SIPI in
+//! `trampoline.S`, copied below 1 MiB, and halts when its function returns (the next INIT
+//! takes it out). The GS base points at each CPU's `CpuLocal`.
 
+use super::acpi::Madt;
+use super::apic;
 use super::paging::TRAMPOLINE;
-use crate::smp::{CpuLocal, StartError};
+use crate::smp::{CpuLocal, MAX_CPUS, StartError};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::GsBase;
 
 const MAILBOX: usize = 0x9000;
-const LAPIC: usize = 0xfee0_0000;
 const LAPIC_ID: usize = 0x20;
 const LAPIC_SPURIOUS: usize = 0xf0;
 const ICR_LOW: usize = 0x300;
@@ -33,18 +34,8 @@ unsafe extern "C" {
     static boot_cpu_local: CpuLocal;
 }
 
-fn lapic_write(register: usize, value: u32) {
-    // SAFETY: a local APIC register, identity-mapped.
-    unsafe { ((LAPIC + register) as *mut u32).write_volatile(value) }
-}
-
-fn lapic_read(register: usize) -> u32 {
-    // SAFETY: as for `lapic_write`.
-    unsafe { ((LAPIC + register) as *const u32).read_volatile() }
-}
-
 /// The number of CPUs QEMU booted, from fw_cfg (1 without it: the signature is checked).
-fn fw_cfg_cpus() -> usize {
+pub fn fw_cfg_cpus() -> usize {
     // SAFETY: fw_cfg's ports; selecting an item and reading it has no other effect.
     unsafe {
         let mut selector = Port::<u16>::new(FW_CFG_SELECTOR);
@@ -59,16 +50,24 @@ fn fw_cfg_cpus() -> usize {
     }
 }
 
+/// This CPU's local APIC id.
+pub fn apic_id() -> usize {
+    (apic::read(LAPIC_ID) >> 24) as usize
+}
+
 /// Points this CPU's GS base at the boot CPU's local, copies the trampoline below 1 MiB (before
-/// paging.rs makes that page read-execute) and records the CPUs.
-pub fn init_boot_cpu() {
+/// paging.rs makes that page read-execute) and records the CPUs: the MADT's, else fw_cfg's.
+pub fn init_boot_cpu(madt: Option<&Madt>) {
     GsBase::write(x86_64::VirtAddr::from_ptr(&raw const boot_cpu_local));
     let code = (&raw const trampoline_start) as usize..(&raw const trampoline_end) as usize;
     // SAFETY: the page is RAM below the image, which nothing else uses; writable until
     // paging::init runs.
     unsafe { core::ptr::copy_nonoverlapping(code.start as *const u8, TRAMPOLINE as *mut u8, code.len()) };
-    let boot = (lapic_read(LAPIC_ID) >> 24) as usize;
-    crate::smp::set_cpus(core::iter::once(boot).chain((0..fw_cfg_cpus()).filter(move |&id| id != boot)));
+    let boot = apic_id();
+    let listed = madt.filter(|madt| madt.processors > 0).map(|madt| &madt.apic_ids[..madt.processors.min(MAX_CPUS)]);
+    let counted = if listed.is_none() { fw_cfg_cpus() } else { 0 };
+    let others = listed.into_iter().flatten().map(|&id| usize::from(id)).chain(0..counted);
+    crate::smp::set_cpus(core::iter::once(boot).chain(others.filter(move |&id| id != boot)));
 }
 
 pub fn local() -> *const CpuLocal {
@@ -76,9 +75,9 @@ pub fn local() -> *const CpuLocal {
 }
 
 fn send_ipi(apic_id: usize, command: u32) {
-    lapic_write(ICR_HIGH, (apic_id as u32) << 24);
-    lapic_write(ICR_LOW, command);
-    while lapic_read(ICR_LOW) & ICR_PENDING != 0 {
+    apic::write(ICR_HIGH, (apic_id as u32) << 24);
+    apic::write(ICR_LOW, command);
+    while apic::read(ICR_LOW) & ICR_PENDING != 0 {
         core::hint::spin_loop();
     }
 }
@@ -107,7 +106,7 @@ pub fn start(local: &mut CpuLocal) -> Result<(), StartError> {
         mailbox.add(3).write_volatile(x86_64_secondary as *const () as u64);
     }
     // Software-enabled, so that this APIC sends IPIs.
-    lapic_write(LAPIC_SPURIOUS, lapic_read(LAPIC_SPURIOUS) | 0x100);
+    apic::write(LAPIC_SPURIOUS, apic::read(LAPIC_SPURIOUS) | 0x100);
     send_ipi(local.hardware_id, ICR_INIT);
     wait_microseconds(10_000);
     for _ in 0..2 {

@@ -1,12 +1,12 @@
 //! The local APIC timer, one-shot, its rate measured against the TSC (which `ticks()` reads):
 //! one interrupt at a deadline on the TSC. `crate::timer` decides the deadlines.
 
+use super::apic::{read, write};
 use super::ticks;
 use core::sync::atomic::{AtomicU32, Ordering};
 use x86_64::instructions::port::Port;
 
-/// The local APIC's registers (identity-mapped by the boot page tables).
-const LAPIC: usize = 0xfee0_0000;
+// The local APIC's registers, where apic.rs finds them (IA32_APIC_BASE).
 const EOI: usize = 0xb0;
 const SPURIOUS: usize = 0xf0;
 const LVT_TIMER: usize = 0x320;
@@ -20,16 +20,6 @@ const MASKED: u32 = 1 << 16;
 
 /// APIC timer counts per second (0: not measured yet).
 static RATE: AtomicU32 = AtomicU32::new(0);
-
-fn write(register: usize, value: u32) {
-    // SAFETY: a local APIC register; the APIC is always present on x86_64.
-    unsafe { ((LAPIC + register) as *mut u32).write_volatile(value) }
-}
-
-fn read(register: usize) -> u32 {
-    // SAFETY: as for `write`.
-    unsafe { ((LAPIC + register) as *const u32).read_volatile() }
-}
 
 /// Sets up the local APIC for its timer (the legacy PICs masked), its rate measured once.
 pub fn enable() {
