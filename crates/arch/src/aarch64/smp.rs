@@ -2,6 +2,7 @@
 //! started with PSCI `CPU_ON` and stopped with `CPU_OFF`, through the conduit `/psci`'s
 //! `method` names (QEMU's virt at EL1: `hvc`); TPIDRRO_EL0 points at each CPU's `CpuLocal`.
 
+use crate::devicetree;
 use crate::smp::{CpuLocal, StartError};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -43,11 +44,7 @@ pub fn discover(tree: Option<&fdt::Fdt<'static>>) {
     let boot = mpidr & AFFINITY;
     // Without a PSCI node nothing can start the others.
     let psci = method.is_some();
-    let others = tree
-        .into_iter()
-        .flat_map(|tree| tree.cpus())
-        .map(|cpu| cpu.ids().first())
-        .filter(move |&id| psci && id != boot);
+    let others = tree.into_iter().flat_map(|tree| devicetree::cpu_ids(tree)).filter(move |&id| psci && id != boot);
     crate::smp::set_cpus(core::iter::once(boot).chain(others));
 }
 

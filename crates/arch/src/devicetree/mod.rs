@@ -97,6 +97,16 @@ pub fn console<'b, 'a>(tree: &'b Fdt<'a>, names: &[&str]) -> Option<FdtNode<'b, 
     stdout(tree).filter(|node| is_compatible(*node, names)).or_else(|| first_compatible(tree, names))
 }
 
+/// The ids (the first `reg` address) of the enabled CPU nodes under `/cpus`, in the tree's
+/// order; none for a tree without `/cpus` (on which `Fdt::cpus` panics).
+pub fn cpu_ids<'b>(tree: &'b Fdt<'_>) -> impl Iterator<Item = usize> + 'b {
+    tree.find_node("/cpus")
+        .into_iter()
+        .flat_map(|cpus| cpus.children())
+        .filter(|node| is_enabled(*node) && node.property("device_type").and_then(|kind| kind.as_str()) == Some("cpu"))
+        .filter_map(|node| registers(node, 0).map(|reg| reg.start))
+}
+
 /// The `index`th entry of `node`'s `reg`, as an address range (one byte if it has no size).
 ///
 /// These are addresses on the parent's bus, read as physical addresses: on QEMU's virt

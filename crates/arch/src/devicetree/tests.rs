@@ -89,3 +89,23 @@ fn registers_are_read_with_the_parent_s_cell_sizes() {
     let pl011 = tree.find_node("/uart@1200000000").expect("the PL011");
     assert_eq!(super::registers(pl011, 0), Some(0x12_0000_0000..0x12_0000_1000), "two address cells, two size cells");
 }
+
+/// CPUs are the enabled `device_type = "cpu"` children of `/cpus`, by their `reg`; a tree
+/// without `/cpus` has none (rather than a panic, as `Fdt::cpus` gives).
+#[ktest]
+fn cpu_ids_are_the_enabled_cpu_nodes_and_none_without_cpus() {
+    let bytes = tree(|_| {});
+    assert_eq!(super::cpu_ids(&Fdt::new(&bytes).expect("a tree")).count(), 0);
+    let mut blob = Blob::new();
+    blob.cells("#address-cells", &[2]).cells("#size-cells", &[2]);
+    blob.begin("cpus").cells("#address-cells", &[1]).cells("#size-cells", &[0]);
+    for (id, status) in [(0, "okay"), (1, "disabled"), (3, "okay")] {
+        blob.begin(&alloc::format!("cpu@{id}")).strings("device_type", &["cpu"]).cells("reg", &[id]);
+        blob.strings("status", &[status]).end();
+    }
+    blob.begin("cpu-map").end();
+    blob.end();
+    let bytes = blob.finish();
+    let ids: Vec<usize> = super::cpu_ids(&Fdt::new(&bytes).expect("a tree")).collect();
+    assert_eq!(ids, [0, 3]);
+}

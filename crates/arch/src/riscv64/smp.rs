@@ -1,6 +1,7 @@
 //! riscv64's CPUs: the harts of the device tree's `/cpus`, started and stopped through the
 //! SBI's Hart State Management extension (HSM), `tp` pointing at each hart's `CpuLocal`.
 
+use crate::devicetree;
 use crate::smp::{CpuLocal, StartError};
 
 const SBI_HSM: usize = 0x48_534d; // "HSM"
@@ -26,8 +27,7 @@ fn sbi_hsm(function: usize, argument0: usize, argument1: usize, argument2: usize
 
 /// Records the harts of `/cpus`, the boot hart first.
 pub fn discover(tree: Option<&fdt::Fdt<'static>>, boot_hart: usize) {
-    let others =
-        tree.into_iter().flat_map(|tree| tree.cpus()).map(|cpu| cpu.ids().first()).filter(move |&id| id != boot_hart);
+    let others = tree.into_iter().flat_map(|tree| devicetree::cpu_ids(tree)).filter(move |&id| id != boot_hart);
     crate::smp::set_cpus(core::iter::once(boot_hart).chain(others));
 }
 
