@@ -10,6 +10,7 @@
 pub mod github;
 pub mod html;
 pub mod human;
+mod json_object;
 pub mod junit;
 pub mod ktap;
 pub mod libtest;
