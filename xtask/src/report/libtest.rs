@@ -19,17 +19,26 @@ pub struct Json {
 }
 
 enum Sink {
+    /// Each line written as it is made (a live run: a reader sees every verdict at once).
     Stdout,
+    /// Lines written a block at a time (a saved log read back: nobody waits for a line, and
+    /// a write per line was a tenth of `report`'s time); the rest at the end.
+    StdoutBuffered,
     /// Kept whole, written atomically when the run is over (`--json PATH`).
-    File {
-        path: std::path::PathBuf,
-        lines: Vec<u8>,
-    },
+    File { path: std::path::PathBuf, lines: Vec<u8> },
 }
+
+/// How much `Sink::StdoutBuffered` holds before it writes.
+const STDOUT_BLOCK: usize = 64 * 1024;
 
 impl Json {
     pub fn to_stdout() -> Json {
         Json { started: HashMap::new(), sink: Sink::Stdout, line: Vec::new() }
+    }
+
+    /// To stdout, a block at a time (for `cargo xtask report`).
+    pub fn to_stdout_buffered() -> Json {
+        Json { started: HashMap::new(), sink: Sink::StdoutBuffered, line: Vec::new() }
     }
 
     pub fn to_file(path: &std::path::Path) -> Json {
@@ -44,17 +53,31 @@ impl Json {
     /// formatter), and to stdout in one call.
     fn emit(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let line = match &mut self.sink {
-            Sink::Stdout => {
-                self.line.clear();
-                &mut self.line
-            }
+            Sink::Stdout | Sink::StdoutBuffered => &mut self.line,
             Sink::File { lines, .. } => lines,
         };
         write(line);
         line.push(b'\n');
-        if let Sink::Stdout = self.sink {
-            let _ = std::io::stdout().lock().write_all(&self.line);
+        match self.sink {
+            Sink::Stdout => self.write_stdout(),
+            Sink::StdoutBuffered if self.line.len() >= STDOUT_BLOCK => self.write_stdout(),
+            Sink::StdoutBuffered | Sink::File { .. } => {}
         }
+    }
+
+    /// Writes the lines held for stdout.
+    fn write_stdout(&mut self) {
+        if !self.line.is_empty() {
+            let _ = std::io::stdout().lock().write_all(&self.line);
+            self.line.clear();
+        }
+    }
+}
+
+impl Drop for Json {
+    /// Whatever happened, stdout gets every line made.
+    fn drop(&mut self) {
+        self.write_stdout();
     }
 }
 
@@ -164,6 +187,7 @@ impl Reporter for Json {
                 let _ = serde_json::to_writer(&mut *out, &value);
             });
         }
+        self.write_stdout();
         if let Sink::File { path, lines } = &self.sink {
             crate::fsutil::write_atomically(path, lines)?;
         }
