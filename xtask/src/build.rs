@@ -375,8 +375,11 @@ pub fn check_rust_src() -> Result<PathBuf> {
 
 /// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.
 pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
-    let data = std::fs::read(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
-    let elf = ElfFile64::<Endianness>::parse(&*data)
+    // Only the headers are read (a debug image is megabytes, read again on every run).
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
+    let data = object::ReadCache::new(file);
+    let elf = ElfFile64::<Endianness, _>::parse(&data)
         .with_context(|| format!("`{}` is not a 64-bit ELF file", path.display()))?;
     let machine = elf.elf_header().e_machine(elf.endian()).0;
     ensure!(

@@ -112,8 +112,9 @@ fn strip_hash(name: &str) -> &str {
 /// readable as an ELF).
 pub fn build_id(image: &Path) -> Option<String> {
     use object::Object;
-    let bytes = std::fs::read(image).ok()?;
-    let file = object::File::parse(&*bytes).ok()?;
+    // Only the headers and the note are read (a debug image is megabytes).
+    let data = object::ReadCache::new(std::fs::File::open(image).ok()?);
+    let file = object::File::parse(&data).ok()?;
     let id = file.build_id().ok()??;
     Some(id.iter().map(|byte| format!("{byte:02x}")).collect())
 }
