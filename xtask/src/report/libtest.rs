@@ -2,8 +2,8 @@
 //! stdout.
 
 use super::Reporter;
-use super::json_object::JsonObject;
 use crate::events::{Event, Outcome, Severity, Status};
+use crate::json_object::JsonObject;
 use crate::summary::{ArchSummary, RunSummary};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};

@@ -10,7 +10,6 @@
 pub mod github;
 pub mod html;
 pub mod human;
-mod json_object;
 pub mod junit;
 pub mod ktap;
 pub mod libtest;
