@@ -299,6 +299,12 @@ impl RunningQemu {
         }
     }
 
+    /// Whether lines already received wait to be taken ([`RunningQemu::next_line`] gives the
+    /// next at once).
+    pub fn has_received(&self) -> bool {
+        !self.received.is_empty()
+    }
+
     /// Hands the serial lines still to come to someone else (a thread that copies them to
     /// the terminal), those of each read together; [`RunningQemu::next_line`] then reports
     /// [`Next::Ended`] once it has given the lines it had already received.

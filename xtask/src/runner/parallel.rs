@@ -155,7 +155,7 @@ fn run_in_parallel(
 ) -> Vec<((usize, usize), String)> {
     let queue: Mutex<VecDeque<&Work<'_, '_>>> = Mutex::new(work.iter().collect());
     let failures: Mutex<Vec<((usize, usize), String)>> = Mutex::new(Vec::new());
-    let (sender, receiver) = mpsc::channel::<(usize, usize, Event)>();
+    let (sender, receiver) = mpsc::channel::<(usize, usize, Vec<Event>)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, work.len().max(1)) {
             let sender = sender.clone();
@@ -170,8 +170,8 @@ fn run_in_parallel(
                         break; // an interrupted run starts nothing new
                     }
                     // The receiver only goes away when the whole run is over.
-                    let send = |event: Event| {
-                        let _ = sender.send((item.target, item.lane, event));
+                    let send = |events: Vec<Event>| {
+                        let _ = sender.send((item.target, item.lane, events));
                     };
                     let lane = LaneRun {
                         number: item.lane as u32,
@@ -188,8 +188,8 @@ fn run_in_parallel(
             });
         }
         drop(sender);
-        for (target, lane, event) in receiver {
-            on_event(target, lane, event);
+        for (target, lane, events) in receiver {
+            events.into_iter().for_each(|event| on_event(target, lane, event));
         }
     });
     failures.into_inner().unwrap_or_else(|p| p.into_inner())
