@@ -46,7 +46,7 @@ mod writer;
 
 pub use grammar::parse_result;
 pub use items::{Dialect, Directive, Finding, FindingKind, Item, TestResult};
-pub use lines::{Line, LineSplitter, MAX_LINE, for_each_line};
+pub use lines::{Line, LineSplitter, MAX_LINE, for_each_line, for_each_read};
 pub use parser::Parser;
 pub use prefix::Prefix;
 pub use writer::{Writer, escape_name};

@@ -89,19 +89,30 @@ impl LineSplitter {
 
 /// Reads `reader` to its end, calling `on_line` for every line as it completes: memory stays
 /// bounded whatever the stream's size.
-pub fn for_each_line(mut reader: impl Read, mut on_line: impl FnMut(Line)) -> io::Result<()> {
+pub fn for_each_line(reader: impl Read, mut on_line: impl FnMut(Line)) -> io::Result<()> {
+    for_each_read(reader, |lines| lines.into_iter().for_each(&mut on_line))
+}
+
+/// [`for_each_line`], with the lines each read completed handed over together (never none):
+/// a reader that passes lines to another thread wakes it once per read, not once per line.
+pub fn for_each_read(mut reader: impl Read, mut on_lines: impl FnMut(Vec<Line>)) -> io::Result<()> {
     let mut splitter = LineSplitter::default();
     let mut buffer = [0u8; 16 * 1024];
     loop {
         match reader.read(&mut buffer) {
             Ok(0) => break,
-            Ok(count) => splitter.push(&buffer[..count]).into_iter().for_each(&mut on_line),
+            Ok(count) => {
+                let lines = splitter.push(&buffer[..count]);
+                if !lines.is_empty() {
+                    on_lines(lines);
+                }
+            }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         }
     }
     if let Some(line) = splitter.finish() {
-        on_line(line);
+        on_lines(vec![line]);
     }
     Ok(())
 }

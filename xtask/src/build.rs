@@ -6,7 +6,7 @@ use crate::kernel_package::{BootProtocol, KernelPackage};
 use crate::workspace::Workspace;
 use anyhow::{Context, Result, bail, ensure};
 use object::Endianness;
-use object::read::elf::{ElfFile64, FileHeader};
+use object::read::elf::FileHeader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -375,10 +375,14 @@ pub fn check_rust_src() -> Result<PathBuf> {
 
 /// Checks that `path` is a 64-bit ELF executable for `arch`, as `file` would report.
 pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
-    let data = std::fs::read(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
-    let elf = ElfFile64::<Endianness>::parse(&*data)
-        .with_context(|| format!("`{}` is not a 64-bit ELF file", path.display()))?;
-    let machine = elf.elf_header().e_machine(elf.endian()).0;
+    // Only the file header is read (a debug image is megabytes, checked on every run).
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read the kernel image `{}`", path.display()))?;
+    let data = object::ReadCache::new(file);
+    let not_elf = || format!("`{}` is not a 64-bit ELF file", path.display());
+    let header = object::elf::FileHeader64::<Endianness>::parse(&data).with_context(not_elf)?;
+    let endian = header.endian().with_context(not_elf)?;
+    let machine = header.e_machine(endian).0;
     ensure!(
         machine == arch.elf_machine,
         "`{}` is an ELF for machine {machine}, not {} (e_machine {})",
@@ -386,7 +390,7 @@ pub fn check_elf(path: &Path, arch: &Arch) -> Result<()> {
         arch.name,
         arch.elf_machine
     );
-    let kind = elf.elf_header().e_type(elf.endian());
+    let kind = header.e_type(endian);
     ensure!(kind == object::elf::ET_EXEC, "`{}` is not an executable (ELF type {})", path.display(), kind.0);
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gathered;
+pub mod json_object;
 pub mod kernel_package;
 pub mod listen;
 pub mod plan;

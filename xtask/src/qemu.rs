@@ -8,6 +8,7 @@ use crate::arch::Arch;
 use crate::process::OwnedChild;
 use anyhow::{Context, Result};
 use ktap::Line;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -244,10 +245,13 @@ pub enum Next {
     TimedOut,
 }
 
-/// A QEMU process whose serial lines arrive on a channel.
+/// A QEMU process whose serial lines arrive on a channel, those of each read of the pipe
+/// together (the thread that takes them wakes once per read, not once per line).
 pub struct RunningQemu {
     child: OwnedChild,
-    lines: Receiver<Line>,
+    lines: Receiver<Vec<Line>>,
+    /// Lines received and not yet taken, in order.
+    received: VecDeque<Line>,
     stderr: Arc<Mutex<Vec<u8>>>,
 }
 
@@ -263,8 +267,8 @@ impl RunningQemu {
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             // A send fails only when nobody listens any more: then the lines are not needed.
-            let _ = ktap::for_each_line(crate::gathered::Gathered::new(stdout), |line| {
-                let _ = sender.send(line);
+            let _ = ktap::for_each_read(crate::gathered::Gathered::new(stdout), |lines| {
+                let _ = sender.send(lines);
             });
         });
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -281,25 +285,38 @@ impl RunningQemu {
                 kept.drain(..excess);
             }
         });
-        Ok(RunningQemu { child, lines, stderr })
+        Ok(RunningQemu { child, lines, received: VecDeque::new(), stderr })
     }
 
     /// The next serial line, waiting at most until `deadline` (forever if None).
-    pub fn next_line(&self, deadline: Option<Instant>) -> Next {
+    pub fn next_line(&mut self, deadline: Option<Instant>) -> Next {
+        if let Some(line) = self.received.pop_front() {
+            return Next::Line(line);
+        }
         let received = match deadline {
             None => self.lines.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(deadline) => self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())),
         };
         match received {
-            Ok(line) => Next::Line(line),
+            Ok(lines) => {
+                self.received.extend(lines);
+                self.received.pop_front().map_or(Next::TimedOut, Next::Line)
+            }
             Err(RecvTimeoutError::Timeout) => Next::TimedOut,
             Err(RecvTimeoutError::Disconnected) => Next::Ended,
         }
     }
 
-    /// Hands the serial lines to someone else (a thread that copies them to the terminal);
-    /// [`RunningQemu::next_line`] then reports [`Next::Ended`] at once.
-    pub fn take_lines(&mut self) -> Receiver<Line> {
+    /// Whether lines already received wait to be taken ([`RunningQemu::next_line`] gives the
+    /// next at once).
+    pub fn has_received(&self) -> bool {
+        !self.received.is_empty()
+    }
+
+    /// Hands the serial lines still to come to someone else (a thread that copies them to
+    /// the terminal), those of each read together; [`RunningQemu::next_line`] then reports
+    /// [`Next::Ended`] once it has given the lines it had already received.
+    pub fn take_lines(&mut self) -> Receiver<Vec<Line>> {
         std::mem::replace(&mut self.lines, mpsc::channel().1)
     }
 

@@ -4,6 +4,7 @@
 
 use crate::events::{Diagnostic, Event, Outcome, Severity, Status};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,10 +68,11 @@ impl ArchSummary {
     /// Folds one event in.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::AttemptFinished(attempt) => match self.index.get(&attempt.name) {
-                Some(&index) => self.outcomes[index].attempts.push(attempt.clone()),
-                None => {
-                    self.index.insert(attempt.name.clone(), self.outcomes.len());
+            // One lookup of the name (a hash of it is most of a debug build's fold).
+            Event::AttemptFinished(attempt) => match self.index.entry(attempt.name.clone()) {
+                Entry::Occupied(index) => self.outcomes[*index.get()].attempts.push(attempt.clone()),
+                Entry::Vacant(slot) => {
+                    slot.insert(self.outcomes.len());
                     self.outcomes.push(Outcome { name: attempt.name.clone(), attempts: vec![attempt.clone()] });
                 }
             },

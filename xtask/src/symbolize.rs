@@ -108,19 +108,60 @@ fn strip_hash(name: &str) -> &str {
     }
 }
 
-/// The GNU build-id of an ELF image, in lower-case hex (None if it has none or is not
-/// readable as an ELF).
+/// The GNU build-id of a 64-bit ELF image, in lower-case hex (None if it has none or is not
+/// readable as one), from its notes as `object::File::build_id` finds it: only the headers
+/// and the notes are read, not a debug image's megabytes nor its symbol table.
 pub fn build_id(image: &Path) -> Option<String> {
-    use object::Object;
-    let bytes = std::fs::read(image).ok()?;
-    let file = object::File::parse(&*bytes).ok()?;
-    let id = file.build_id().ok()??;
-    Some(id.iter().map(|byte| format!("{byte:02x}")).collect())
+    use object::read::elf::{FileHeader, NoteIterator, ProgramHeader, SectionHeader};
+    type Elf = object::elf::FileHeader64<object::Endianness>;
+    let data = object::ReadCache::new(std::fs::File::open(image).ok()?);
+    let header = Elf::parse(&data).ok()?;
+    let endian = header.endian().ok()?;
+    // Some(found) once the notes decide: the first GNU build-id, or None at a bad note.
+    let search = |notes: Option<NoteIterator<'_, Elf>>| -> Option<Option<Vec<u8>>> {
+        let mut notes = notes?;
+        loop {
+            match notes.next() {
+                Ok(Some(note))
+                    if note.name() == object::elf::ELF_NOTE_GNU
+                        && note.n_type(endian) == object::elf::NT_GNU_BUILD_ID =>
+                {
+                    return Some(Some(note.desc().to_vec()));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(_) => return Some(None),
+            }
+        }
+    };
+    let sections = header.sections(endian, &data).ok()?;
+    let found = if !sections.is_empty() {
+        sections.iter().find_map(|section| section.notes(endian, &data).map_or(Some(None), search))
+    } else {
+        let segments = header.program_headers(endian, &data).ok()?;
+        segments.iter().find_map(|segment| segment.notes(endian, &data).map_or(Some(None), search))
+    };
+    Some(found??.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_build_id_is_the_one_object_finds_in_the_whole_file() {
+        use object::Object;
+        let dir = crate::testutil::scratch_dir("build-id");
+        let small = std::fs::read(crate::fuzzing::small_elf()).unwrap();
+        let images = [(dir.join("small.elf"), small), (dir.join("not-elf"), b"not an elf".to_vec())];
+        for (path, bytes) in &images {
+            std::fs::write(path, bytes).unwrap();
+            let whole = object::File::parse(&bytes[..]).ok().and_then(|file| file.build_id().ok().flatten());
+            let expected = whole.map(|id| id.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
+            assert_eq!(build_id(path), expected, "{}", path.display());
+        }
+        assert_eq!(build_id(&dir.join("missing")), None);
+    }
 
     #[test]
     fn legacy_hashes_are_stripped_and_other_names_kept() {

@@ -168,7 +168,7 @@ impl Gdb {
         let mut qemu = RunningQemu::start(&launch)?;
         let lines = qemu.take_lines();
         std::thread::spawn(move || {
-            for line in lines {
+            for line in lines.into_iter().flatten() {
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(&line.bytes).and_then(|()| out.write_all(b"\n"));
             }

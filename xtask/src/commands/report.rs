@@ -163,7 +163,7 @@ impl Report {
             };
             opened.push((label, readers));
         }
-        let mut collector = Collector::new(destinations.reporters(), &labels);
+        let mut collector = Collector::new(destinations.replay_reporters(), &labels);
         for (label, readers) in opened {
             let mut merge = crate::session::lanes::Lanes::new(readers.len());
             for (path, reader) in readers {

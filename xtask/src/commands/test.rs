@@ -173,13 +173,20 @@ impl Test {
         if self.coverage.is_some() && self.debug_failures {
             anyhow::bail!("`--coverage` and `--debug-failures` both need QEMU's GDB server: use one at a time");
         }
-        let images = match self.coverage {
-            Some(_) => {
-                let crates = crate::coverage::instrumented_crates(&context.workspace)?;
-                crate::build::build_for_coverage(&context.workspace, &arches, &options, &crates, true)?
-            }
-            None => build(&context.workspace, &arches, &options, true)?,
-        };
+        let durations_path = crate::plan::durations::path(&xtask_dir);
+        // The remembered durations are read while cargo builds (tens of milliseconds for
+        // 10,000 tests in a debug build, otherwise spent waiting for cargo).
+        let (images, durations) = std::thread::scope(|scope| {
+            let durations = (!self.list).then(|| scope.spawn(|| Durations::load(&durations_path)));
+            let images = match self.coverage {
+                Some(_) => crate::coverage::instrumented_crates(&context.workspace).and_then(|crates| {
+                    crate::build::build_for_coverage(&context.workspace, &arches, &options, &crates, true)
+                }),
+                None => build(&context.workspace, &arches, &options, true),
+            };
+            (images, durations.map(|loading| loading.join().expect("reading the durations does not panic")))
+        });
+        let images = images?;
         if self.record || self.record_failures {
             // Before any boot: a recording needs the snapshot image `qemu-img` makes.
             crate::tools::require("qemu-img", &crate::tools::qemu_img_packages(), allow_install)?;
@@ -224,8 +231,7 @@ impl Test {
         }
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let jobs = self.jobs.unwrap_or(cpus.max(targets.len())).max(1);
-        let durations_path = crate::plan::durations::path(&xtask_dir);
-        let mut durations = Durations::load(&durations_path);
+        let durations = durations.unwrap_or_default();
         let request = crate::plan::Request {
             jobs,
             duration_shard: match self.partition {
@@ -257,18 +263,25 @@ impl Test {
         };
         let summary = run_and_report(&targets, &lanes, &run_options, &run_dir, jobs, &destinations, self.no_tests)?;
         let status = summary.exit_status(self.no_tests, self.flaky_result);
-        // The page compares with the durations of the runs before this one.
+        // The page compares with the durations of the runs before this one; splits to come
+        // balance on what this run took. Both at once: the cores are idle now, and each takes
+        // a debug build tens of milliseconds for 10,000 tests.
         let page = run_dir.join("report.html");
         let title = format!("cargo xtask test: run {}", run_dir.file_name().unwrap_or_default().to_string_lossy());
-        match crate::report::html::write(&summary, &durations, &title, &page) {
+        let (page_written, durations_saved) = std::thread::scope(|scope| {
+            let page_written = scope.spawn(|| crate::report::html::write(&summary, &durations, &title, &page));
+            let mut updated = durations.clone();
+            updated.record_run(&summary);
+            let saved = updated.save(&durations_path);
+            (page_written.join().expect("writing the page does not panic"), saved)
+        });
+        match page_written {
             Ok(()) if self.verbose => eprintln!("report: {}", page.display()),
             Ok(()) => {}
             Err(error) => eprintln!("note: the HTML report was not written: {error:#}"),
         }
-        // Splits to come balance on what this run took; a file that cannot be written
-        // costs balance, never the verdicts.
-        durations.record_run(&summary);
-        if let Err(error) = durations.save(&durations_path) {
+        // A durations file that cannot be written costs balance, never the verdicts.
+        if let Err(error) = durations_saved {
             eprintln!("note: the test durations were not saved: {error:#}");
         }
         if self.record_failures {

@@ -170,7 +170,8 @@ pub fn allocate(jobs: usize, costs: &[Vec<u64>]) -> Vec<usize> {
         lpt::loads(&costs[arch], &lpt::split(&costs[arch], lanes)).into_iter().max().unwrap_or(0)
     };
     let mut lanes = vec![1usize; costs.len()];
-    let mut spans: Vec<u64> = (0..costs.len()).map(|arch| longest_lane(arch, 1)).collect();
+    // One lane holds everything: no split needed to know how long it is.
+    let mut spans: Vec<u64> = costs.iter().map(|costs| total(costs.iter().copied())).collect();
     for _ in costs.len()..jobs {
         let best = (0..costs.len())
             .filter(|&arch| lanes[arch] < costs[arch].len())

@@ -49,14 +49,25 @@ pub struct Destinations {
 }
 
 impl Destinations {
-    /// The reporters these destinations need.
+    /// The reporters these destinations need, for a live run (every JSON line on stdout as
+    /// it is made).
     pub fn reporters(&self) -> Vec<Box<dyn Reporter>> {
+        self.reporters_with(libtest::Json::to_stdout)
+    }
+
+    /// The reporters for a saved log read back: the same, with stdout's JSON lines written a
+    /// block at a time.
+    pub fn replay_reporters(&self) -> Vec<Box<dyn Reporter>> {
+        self.reporters_with(libtest::Json::to_stdout_buffered)
+    }
+
+    fn reporters_with(&self, json_to_stdout: fn() -> libtest::Json) -> Vec<Box<dyn Reporter>> {
         let mut reporters: Vec<Box<dyn Reporter>> = vec![match self.format {
             Format::Human => {
                 let stdout = anstream::AutoStream::new(std::io::stdout(), text::Color::resolve(self.color));
                 Box::new(human::Human::new(stdout, self.verbose).showing_output(self.show_output))
             }
-            Format::Json => Box::new(libtest::Json::to_stdout()),
+            Format::Json => Box::new(json_to_stdout()),
         }];
         if let Some(path) = &self.json {
             reporters.push(Box::new(libtest::Json::to_file(path)));

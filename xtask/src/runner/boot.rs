@@ -32,15 +32,17 @@ pub struct Ended {
 /// passes (then QEMU is ended and the boot times out). The xtask being interrupted ends
 /// QEMU too, and the boot reports the signal.
 pub fn boot(launch: &Launch<'_>, first: Deadline, on_line: impl FnMut(Line) -> Result<Deadline>) -> Result<Ended> {
-    boot_watched(launch, first, on_line, || {})
+    boot_watched(launch, first, on_line, || {}, || {})
 }
 
-/// [`boot`], with `on_timeout` called before QEMU is ended for want of progress (to read the
-/// guest's state while it still exists).
+/// [`boot`], with `on_wait` called before the loop waits for more serial lines (the caller
+/// passes on what the lines so far made, a read's worth at a time), and `on_timeout` before
+/// QEMU is ended for want of progress (to read the guest's state while it still exists).
 pub fn boot_watched(
     launch: &Launch<'_>,
     first: Deadline,
     mut on_line: impl FnMut(Line) -> Result<Deadline>,
+    mut on_wait: impl FnMut(),
     on_timeout: impl FnOnce(),
 ) -> Result<Ended> {
     let mut qemu = RunningQemu::start(launch)?;
@@ -50,6 +52,9 @@ pub fn boot_watched(
     };
     let mut deadline = allowed.map(|allowed| Instant::now() + allowed);
     let end = loop {
+        if !qemu.has_received() {
+            on_wait();
+        }
         match qemu.next_line(deadline) {
             Next::Line(line) => match on_line(line)? {
                 Deadline::After(duration) => {

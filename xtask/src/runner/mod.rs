@@ -78,7 +78,7 @@ pub struct Target<'a> {
 }
 
 /// One lane of an arch's run in progress (the whole arch's run when it is not split).
-struct ArchRunner<'a, 't, S: Fn(Event)> {
+struct ArchRunner<'a, 't, S: Fn(Vec<Event>)> {
     target: &'a Target<'t>,
     options: &'a RunOptions,
     /// The lane's tests (`ktest.set`), if the arch is split.
@@ -91,19 +91,20 @@ struct ArchRunner<'a, 't, S: Fn(Event)> {
     arch_boots: &'a AtomicU32,
     /// `--fail-fast`: the test whose failure stopped the arch, shared by its lanes.
     stopped_by: &'a Mutex<Option<String>>,
+    /// Where the events go, a batch at a time (a read of the serial pipe's worth, or a
+    /// marker's): the reporters' thread wakes once per batch, not once per event.
     send: S,
     /// The tests that ran in this boot, in order (for coverage's per-test share).
     ran: Vec<String>,
 }
 
-impl<S: Fn(Event)> ArchRunner<'_, '_, S> {
+impl<S: Fn(Vec<Event>)> ArchRunner<'_, '_, S> {
     /// Writes a marker to the log and reads it into the session.
     fn mark(&mut self, marker: Marker) -> Result<()> {
         self.log.marker(&marker)?;
-        for event in self.session.marker(&marker) {
-            note_ran(&mut self.ran, &event);
-            (self.send)(event);
-        }
+        let events = self.session.marker(&marker);
+        events.iter().for_each(|event| note_ran(&mut self.ran, event));
+        (self.send)(events);
         Ok(())
     }
 
@@ -136,7 +137,15 @@ impl<S: Fn(Event)> ArchRunner<'_, '_, S> {
         let stopped_by = self.stopped_by;
         let ran = &mut self.ran;
         log.marker(&marker)?;
-        session.marker(&marker).into_iter().for_each(send);
+        send(session.marker(&marker));
+        // The events of the lines read so far, sent when the loop waits for more.
+        let pending = std::cell::RefCell::new(Vec::new());
+        let flush = || {
+            let events = std::mem::take(&mut *pending.borrow_mut());
+            if !events.is_empty() {
+                send(events);
+            }
+        };
         let on_timeout = || watch.as_ref().inspect(|watch| watch.hang()).map_or((), |_| ());
         let ended = boot::boot_watched(
             &launch,
@@ -148,7 +157,7 @@ impl<S: Fn(Event)> ArchRunner<'_, '_, S> {
                 if log.line(&line)? {
                     let capped = Marker::LogCapped { mib: serial_log::CAP >> 20 };
                     log.marker(&capped)?;
-                    session.marker(&capped).into_iter().for_each(send);
+                    pending.borrow_mut().extend(session.marker(&capped));
                 }
                 let mut deadline = Deadline::Keep;
                 for event in session.line(&line) {
@@ -162,13 +171,13 @@ impl<S: Fn(Event)> ArchRunner<'_, '_, S> {
                                 log.flush()?;
                                 deadline = Deadline::Never;
                                 let command = attach_command(debug, &launch, port, test)?;
-                                send(Event::DebugAttach { test: test.clone(), command });
+                                pending.borrow_mut().push(Event::DebugAttach { test: test.clone(), command });
                             }
                         }
                         _ => {}
                     }
                     note_ran(ran, &event);
-                    send(event);
+                    pending.borrow_mut().push(event);
                 }
                 // The test's verdict arrived (its result may be held for trailing diagnostics).
                 if test_started.is_some() && !session.test_running() {
@@ -189,8 +198,10 @@ impl<S: Fn(Event)> ArchRunner<'_, '_, S> {
                 }
                 Ok(deadline)
             },
+            flush,
             on_timeout,
         )?;
+        flush();
         // After a kernel exit QEMU has nothing to add; after our own kill it only says so.
         if !ended.stderr.is_empty()
             && matches!(ended.end, BootEnd::Exited(KernelExit::Other(_) | KernelExit::Signal(_)))
@@ -284,15 +295,15 @@ pub struct LaneRun<'a> {
 }
 
 /// Runs the selected tests of `target` (of one lane of it), writing its serial log at
-/// `log_path` and sending every event to `send`. A harness error is reported for this arch
-/// alone (an `Error` diagnostic) and ends only this lane's run; the last event is always
-/// `Finished`.
+/// `log_path` and sending every event to `send`, in order, in batches. A harness error is
+/// reported for this arch alone (an `Error` diagnostic) and ends only this lane's run; the
+/// last event is always `Finished`.
 pub fn run_arch(
     target: &Target<'_>,
     lane: LaneRun<'_>,
     options: &RunOptions,
     log_path: &Path,
-    send: impl Fn(Event),
+    send: impl Fn(Vec<Event>),
 ) -> Result<()> {
     let started = Instant::now();
     let log = SerialLog::create(log_path)?;

@@ -74,43 +74,50 @@ pub fn run_and_report(
     work.sort_by_key(|work| std::cmp::Reverse(work.spec.estimate));
     let mut merges: Vec<Lanes> = lanes.iter().map(|specs| Lanes::new(specs.len())).collect();
     let mut collector = Collector::new(destinations.reporters(), &logs);
-    let mut write_errors = Vec::new();
     let finished_lanes = std::cell::RefCell::new(Vec::new());
-    let mut on_event = |target: usize, lane: usize, event: Event| {
-        if matches!(event, Event::Finished { .. }) {
-            finished_lanes.borrow_mut().push((target, lane));
-        }
-        let Some(event) = merges[target].pass(event) else { return };
-        let arch = &targets[target].arch.name;
-        let done = matches!(event, Event::Finished { .. });
-        let fold = collector.event(arch, &event);
-        if done {
-            let path = run_dir.join(format!("{arch}.ktap"));
-            if let Err(error) = crate::fsutil::write_atomically(&path, report::ktap::merged(fold).as_bytes()) {
-                write_errors.push(error);
+    let (summary, written, merged_written) = std::thread::scope(|scope| {
+        let mut merged_writes = Vec::new();
+        let mut on_event = |target: usize, lane: usize, event: Event| {
+            if matches!(event, Event::Finished { .. }) {
+                finished_lanes.borrow_mut().push((target, lane));
+            }
+            let Some(event) = merges[target].pass(event) else { return };
+            let arch = &targets[target].arch.name;
+            let done = matches!(event, Event::Finished { .. });
+            let fold = collector.event(arch, &event);
+            if done {
+                // Written beside the rest of the run (the other arches' events, the
+                // summary): a copy of the fold, as the document of 10,000 tests takes a
+                // debug build a tenth of a second.
+                let path = run_dir.join(format!("{arch}.ktap"));
+                let fold = fold.clone();
+                merged_writes.push(
+                    scope.spawn(move || crate::fsutil::write_atomically(&path, report::ktap::merged(&fold).as_bytes())),
+                );
+            }
+        };
+        let failures = run_in_parallel(&work, options, jobs, &mut on_event);
+        // A lane that never reached its end (a signal kept it from starting, or its log could
+        // not be written) is still reported, saying why.
+        for item in &work {
+            if finished_lanes.borrow().contains(&(item.target, item.lane)) {
+                continue;
+            }
+            let arch = &item.run.arch.name;
+            let why =
+                failures.iter().find(|(failed, _)| *failed == (item.target, item.lane)).map(|(_, error)| error.clone());
+            let lane = (item.of > 1).then_some((item.lane as u32, item.of as u32));
+            for event in never_finished(arch, lane, &item.log, why, options) {
+                on_event(item.target, item.lane, event);
             }
         }
-    };
-    let failures = run_in_parallel(&work, options, jobs, &mut on_event);
-    // A lane that never reached its end (a signal kept it from starting, or its log could
-    // not be written) is still reported, saying why.
-    for item in &work {
-        if finished_lanes.borrow().contains(&(item.target, item.lane)) {
-            continue;
-        }
-        let arch = &item.run.arch.name;
-        let why =
-            failures.iter().find(|(failed, _)| *failed == (item.target, item.lane)).map(|(_, error)| error.clone());
-        let lane = (item.of > 1).then_some((item.lane as u32, item.of as u32));
-        for event in never_finished(arch, lane, &item.log, why, options) {
-            on_event(item.target, item.lane, event);
-        }
-    }
-    let (summary, written) = collector.finish();
+        let (summary, written) = collector.finish();
+        let merged_written: Result<()> =
+            merged_writes.into_iter().try_for_each(|write| write.join().expect("writing a merged KTAP does not panic"));
+        (summary, written, merged_written)
+    });
     written?;
-    if let Some(error) = write_errors.into_iter().next() {
-        return Err(error.context("cannot write the merged KTAP report"));
-    }
+    merged_written.map_err(|error| error.context("cannot write the merged KTAP report"))?;
     if summary.verdict() == crate::summary::ArchVerdict::NoTests && no_tests != NoTests::Pass {
         eprintln!("no tests ran: no selected test exists on the selected architectures (filters, `--partition`, `-p`)");
     }
@@ -148,7 +155,7 @@ fn run_in_parallel(
 ) -> Vec<((usize, usize), String)> {
     let queue: Mutex<VecDeque<&Work<'_, '_>>> = Mutex::new(work.iter().collect());
     let failures: Mutex<Vec<((usize, usize), String)>> = Mutex::new(Vec::new());
-    let (sender, receiver) = mpsc::channel::<(usize, usize, Event)>();
+    let (sender, receiver) = mpsc::channel::<(usize, usize, Vec<Event>)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, work.len().max(1)) {
             let sender = sender.clone();
@@ -163,8 +170,8 @@ fn run_in_parallel(
                         break; // an interrupted run starts nothing new
                     }
                     // The receiver only goes away when the whole run is over.
-                    let send = |event: Event| {
-                        let _ = sender.send((item.target, item.lane, event));
+                    let send = |events: Vec<Event>| {
+                        let _ = sender.send((item.target, item.lane, events));
                     };
                     let lane = LaneRun {
                         number: item.lane as u32,
@@ -181,8 +188,8 @@ fn run_in_parallel(
             });
         }
         drop(sender);
-        for (target, lane, event) in receiver {
-            on_event(target, lane, event);
+        for (target, lane, events) in receiver {
+            events.into_iter().for_each(|event| on_event(target, lane, event));
         }
     });
     failures.into_inner().unwrap_or_else(|p| p.into_inner())

@@ -36,8 +36,9 @@ pub enum KernelLine {
 
 impl KernelLine {
     pub fn read(text: &str) -> KernelLine {
-        let line = format!("# {text}");
-        let after = |prefix: &str| line.strip_prefix(prefix);
+        // The conventions are whole lines, `# ` and all; `text` is what follows the `# `
+        // (read without building the line again: this runs for every diagnostic line).
+        let after = |prefix: &'static str| text.strip_prefix(prefix.strip_prefix("# ").unwrap_or(prefix));
         if let Some(announced) = after(abi::START) {
             let (name, timeout_secs) = match announced.rsplit_once(" timeout=") {
                 Some((name, seconds)) => (name.trim().to_string(), seconds.trim().parse().unwrap_or(0)),
@@ -55,7 +56,7 @@ impl KernelLine {
                 Ok(nanoseconds) => KernelLine::Duration(Duration::from_nanos(nanoseconds)),
                 Err(_) => KernelLine::Other,
             }
-        } else if line.starts_with(abi::PANICKED_AT) {
+        } else if after(abi::PANICKED_AT).is_some() {
             KernelLine::Panic
         } else if let Some(fault) = after(abi::FAULT) {
             let pc = fault.rsplit_once(", pc 0x").and_then(|(_, pc)| u64::from_str_radix(pc.trim(), 16).ok());
@@ -66,7 +67,7 @@ impl KernelLine {
                 .filter_map(|word| u64::from_str_radix(word.strip_prefix("0x")?, 16).ok())
                 .collect();
             KernelLine::Backtrace(addresses)
-        } else if line.starts_with(abi::REGISTERS) {
+        } else if after(abi::REGISTERS).is_some() {
             KernelLine::Registers
         } else if let Some(name) = after(abi::DEBUG_STOP) {
             KernelLine::DebugStop { name: name.trim().to_string() }
@@ -143,6 +144,12 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(KernelLine::read(line), expected, "{line}");
+        }
+        // `read` matches each prefix after its `# `: every convention has one.
+        let prefixes =
+            [abi::START, abi::LISTED, abi::DURATION_NS, abi::PANICKED_AT, abi::FAULT, abi::BACKTRACE, abi::REGISTERS];
+        for prefix in prefixes.into_iter().chain([abi::DEBUG_STOP, abi::BUILD_ID]) {
+            assert!(prefix.starts_with("# "), "{prefix}");
         }
     }
 
