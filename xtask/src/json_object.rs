@@ -58,7 +58,19 @@ impl<'out> JsonObject<'out> {
 
     pub fn u64(&mut self, key: &'static str, value: u64) -> &mut Self {
         self.key(key);
-        self.out.extend_from_slice(value.to_string().as_bytes());
+        // The digits from a loop (not through `to_string`'s formatter and allocation).
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = value;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&digits[at..]);
         self
     }
 
@@ -112,10 +124,12 @@ mod tests {
                 .u64("g", u64::MAX)
                 .bool("h", false)
                 .f64("i", 12345.678)
+                .u64("j", 0)
+                .u64("k", 1_000_000_007)
                 .end();
             let expected = serde_json::json!({
                 "a": text, "b": true, "c": 1.2e-6, "d": 0.0, "e": list, "f": [], "g": u64::MAX, "h": false,
-                "i": 12345.678,
+                "i": 12345.678, "j": 0, "k": 1_000_000_007u64,
             });
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&expected).unwrap(), "{text:?}");
         }

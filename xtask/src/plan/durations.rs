@@ -125,7 +125,11 @@ impl Durations {
     /// The estimates of `tests` on `arch`: known ones from their samples, the others the
     /// median of the known (or [`UNKNOWN`]).
     pub fn estimate(&self, arch: &str, tests: &[String]) -> Vec<Duration> {
-        let known: Vec<Option<Duration>> = tests.iter().map(|test| self.known(arch, test)).collect();
+        let of_arch = self.arches.get(arch);
+        let known: Vec<Option<Duration>> = tests
+            .iter()
+            .map(|test| median(of_arch.and_then(|tests| tests.get(test))?).map(Duration::from_micros))
+            .collect();
         let mut seen: Vec<u64> =
             known.iter().flatten().map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)).collect();
         if seen.is_empty() {
@@ -138,7 +142,15 @@ impl Durations {
 }
 
 fn median(samples: &[u64]) -> Option<u64> {
-    median_of_unsorted(&mut samples.to_vec())
+    // A test's few samples are sorted on the stack (this runs for every test of a plan).
+    let mut few = [0; SAMPLES];
+    match few.get_mut(..samples.len()) {
+        Some(few) => {
+            few.copy_from_slice(samples);
+            median_of_unsorted(few)
+        }
+        None => median_of_unsorted(&mut samples.to_vec()),
+    }
 }
 
 fn median_of_unsorted(values: &mut [u64]) -> Option<u64> {

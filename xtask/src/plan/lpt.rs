@@ -13,15 +13,17 @@ pub fn split(costs: &[u64], bins: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..costs.len()).collect();
     // Longest first; equal costs in index order (a stable sort keeps it).
     order.sort_by_key(|&index| Reverse(costs[index]));
-    let mut groups = vec![Vec::new(); bins];
+    let mut bin_of = vec![0; costs.len()];
     let mut loads: BinaryHeap<Reverse<(u64, usize)>> = (0..bins).map(|bin| Reverse((0, bin))).collect();
     for index in order {
         let Reverse((load, bin)) = loads.pop().expect("there is at least one bin");
-        groups[bin].push(index);
+        bin_of[index] = bin;
         loads.push(Reverse((load.saturating_add(costs[index]), bin)));
     }
-    for group in &mut groups {
-        group.sort_unstable();
+    // Each group in index order, dealt from the items in order (not sorted afterwards).
+    let mut groups = vec![Vec::new(); bins];
+    for (index, &bin) in bin_of.iter().enumerate() {
+        groups[bin].push(index);
     }
     groups
 }
