@@ -28,8 +28,9 @@ fn main() {
 }
 
 /// With the `generated-tests` feature: `KTEST_GENERATED` trivial tests, for the benchmark
-/// that measures what each added test costs, and `KTEST_GENERATED_SLOW` that each spin for
-/// 100 ms (`slow0000`, ...), for the one that measures parallel boots and duration shards.
+/// that measures what each added test costs, and `KTEST_GENERATED_SLOW` that each sleep for
+/// 100 ms (`slow0000`, ...; the CPU idle on its timer, as a test waiting for a device would
+/// be), for the one that measures parallel boots and duration shards.
 fn write_generated_tests() {
     println!("cargo:rerun-if-env-changed=KTEST_GENERATED");
     println!("cargo:rerun-if-env-changed=KTEST_GENERATED_SLOW");
@@ -49,7 +50,7 @@ fn write_generated_tests() {
             source.push_str(&format!("#[ktest::ktest]\nfn t{index:04}() {{}}\n"));
         }
         for index in 0..slow {
-            source.push_str(&format!("#[ktest::ktest]\nfn slow{index:04}() {{ spin_for_ms(100); }}\n"));
+            source.push_str(&format!("#[ktest::ktest]\nfn slow{index:04}() {{ sleep_ms(100); }}\n"));
         }
         // KTEST_GENERATED_HANG=1: one test that never ends (the cost of a hang in one lane).
         if env::var("KTEST_GENERATED_HANG").is_ok_and(|value| value == "1") {

@@ -42,6 +42,7 @@ pub fn debugger_polls() -> u64 {
 #[cfg(any(test, feature = "ktest"))]
 mod tests {
     use super::*;
+    use crate::time::{sleep_ms, spin_ms};
     use ktest::ktest;
 
     #[ktest]
@@ -84,10 +85,7 @@ mod tests {
             (expected_ns / 2..=expected_ns * 4).contains(&elapsed_ns),
             "{TICKS} ticks at {HZ} Hz took {elapsed_ns} ns, expected about {expected_ns} ns"
         );
-        let wait_until = arch::ticks() + frequency / 20; // 50 ms: five periods
-        while arch::ticks() < wait_until {
-            core::hint::spin_loop();
-        }
+        spin_ms(50); // five periods
         assert_eq!(timer_ticks(), stopped_at, "ticks arrived after the timer was stopped");
     }
 
@@ -99,7 +97,6 @@ mod tests {
     fn timer_interrupts_that_print_while_the_console_lock_is_held_do_not_deadlock() {
         const HZ: u32 = 250;
         const ROUNDS: u64 = 25;
-        let frequency = arch::ticks_per_second().expect("the counter frequency is known").get();
         let before = timer_ticks();
         PRINT_TICKS.store(true, Ordering::SeqCst);
         arch::timer_start(HZ);
@@ -109,10 +106,7 @@ mod tests {
             crate::console::with_lock(|| {
                 masked_while_held &= !arch::interrupts_enabled();
                 // Two timer periods with the lock held: an interrupt falls due meanwhile.
-                let until = arch::ticks() + 2 * frequency / u64::from(HZ);
-                while arch::ticks() < until {
-                    core::hint::spin_loop();
-                }
+                spin_ms(2 * 1000 / u64::from(HZ));
             });
             restored_after &= arch::interrupts_enabled();
             println!("# round {round} done");
@@ -126,15 +120,6 @@ mod tests {
         let ticks = timer_ticks() - before;
         assert!(ticks >= ROUNDS / 2, "only {ticks} timer interrupts in {ROUNDS} rounds of two periods each");
     }
-    /// Spins for `ms` milliseconds of the arch's counter.
-    fn spin_ms(ms: u64) {
-        let frequency = arch::ticks_per_second().expect("the counter frequency is known").get();
-        let until = arch::ticks() + frequency * ms / 1000;
-        while arch::ticks() < until {
-            core::hint::spin_loop();
-        }
-    }
-
     /// One timer serves the kernel's tick and the debugger's poll (gdb's Ctrl-C) at once, each
     /// at its own rate; stopping the tick leaves the poll running, and the other way round.
     #[ktest(timeout = 30)]
@@ -166,5 +151,45 @@ mod tests {
         assert_eq!(ticks_after_stop, 0, "ticks went on after timer_stop");
         assert!(polls_after_stop >= 2, "only {polls_after_stop} polls in 200 ms after the tick stopped");
         assert_eq!(polls_after_poll_stop, 0, "polls went on after debugger_poll_stop");
+    }
+
+    /// `arch::sleep_until` leaves the CPU idle until its deadline: it wakes for its own timer
+    /// interrupt and for those that come first (whose handlers run as usual), not once per
+    /// turn of a loop, and it leaves interrupts masked or not as it found them.
+    #[ktest(timeout = 30)]
+    fn a_sleep_idles_until_its_deadline_and_wakes_only_for_interrupts() {
+        let were_enabled = arch::interrupts_disable();
+        let polls_before = debugger_polls();
+        let deadline = crate::time::deadline_after_ms(50);
+        let alone = arch::sleep_until(deadline);
+        let now = arch::ticks();
+        let masked_after = !arch::interrupts_enabled();
+        let polls = debugger_polls() - polls_before;
+
+        let (ticks_before, polls_before) = (timer_ticks(), debugger_polls());
+        arch::timer_start(200);
+        let with_tick = sleep_ms(100);
+        let enabled_after = arch::interrupts_enabled();
+        arch::timer_stop();
+        let (ticks, polls_with_tick) = (timer_ticks() - ticks_before, debugger_polls() - polls_before);
+        if were_enabled {
+            arch::interrupts_enable();
+        }
+        println!(
+            "# 50 ms asleep: {alone} wake-ups ({polls} polls); 100 ms with a 200 Hz tick: {with_tick} ({ticks} ticks)"
+        );
+        assert!(now >= deadline, "woke at {now}, before the deadline {deadline}");
+        assert!(masked_after, "interrupts were unmasked after a sleep that began with them masked");
+        assert!(enabled_after, "interrupts were masked after a sleep that began with them enabled");
+        // Its own deadline, the debugger's polls meanwhile, and on x86_64 a timer whose rate
+        // was measured against the TSC may fire a little early and be armed once more.
+        assert!((1..=polls + 3).contains(&alone), "{alone} wake-ups in 50 ms with {polls} polls: not idle");
+        // Ticks (about 20 in 100 ms; emulation may deliver late) each woke it, and were counted
+        // (but for one just before or after the sleep, between `timer_start` and `timer_stop`).
+        assert!(ticks >= 5, "only {ticks} ticks at 200 Hz during a 100 ms sleep");
+        assert!(
+            (ticks.saturating_sub(2)..=ticks + polls_with_tick + 3).contains(&with_tick),
+            "{with_tick} wake-ups in 100 ms with {ticks} ticks and {polls_with_tick} polls"
+        );
     }
 }

@@ -48,20 +48,15 @@ mod smp;
 /// `generated-tests`: trivial tests for the benchmark (kernel/build.rs writes them).
 #[cfg(all(target_os = "none", feature = "generated-tests"))]
 mod generated {
-    /// What each slow generated test does: spins on the counter for `ms` milliseconds.
-    #[allow(dead_code)] // only with KTEST_GENERATED_SLOW
-    fn spin_for_ms(ms: u64) {
-        let per_second = arch::ticks_per_second().map_or(1_000_000_000, |hz| hz.get());
-        let until = arch::ticks() + per_second / 1000 * ms;
-        while arch::ticks() < until {
-            core::hint::spin_loop();
-        }
-    }
+    #[allow(unused_imports)] // the slow tests (KTEST_GENERATED_SLOW) sleep
+    use crate::time::sleep_ms;
 
     include!(concat!(env!("OUT_DIR"), "/generated_tests.rs"));
 }
 #[cfg(all(target_os = "none", any(test, feature = "ktest")))]
 mod tests;
+#[cfg(all(target_os = "none", any(test, feature = "ktest")))]
+mod time;
 
 #[cfg(target_os = "none")]
 pub use kernel_abi::ExitCode;

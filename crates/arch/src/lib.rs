@@ -17,8 +17,9 @@
 //! | `interrupts_disable() -> bool` / `interrupts_enable()` | mask / unmask interrupts (disable says whether they were on); [`IrqMutex`] is built on them |
 //! | `exit(code) -> !` | end the boot, carrying `code` to the host (semihosting, isa-debug-exit) |
 //! | `ticks()` / `ticks_per_second()` | the free-running counter and its frequency, if known |
+//! | `wait_for_interrupt()` | called with interrupts masked: wait until one is pending, let its handler take it, mask again (behind [`sleep_until`]) |
 //! | `breakpoint()` | execute a breakpoint instruction; the trap handler reports it and returns |
-//! | `timer` (module) | one interrupt at a deadline on the `ticks()` counter: `enable()` (the interrupt controller and timer, once per CPU), `arm(deadline)`, `disarm()`; its interrupt handed to `timer::interrupt(frame)` in `timer.rs`, which shares the timer between [`timer_start`]/[`timer_stop`] (periodic ticks reported to [`Kernel::timer_tick`]) and [`debugger_poll_start`] (reported to [`Kernel::debugger_poll`]) |
+//! | `timer` (module) | one interrupt at a deadline on the `ticks()` counter: `enable()` (the interrupt controller and timer, once per CPU), `arm(deadline)`, `disarm()`; its interrupt handed to `timer::interrupt(frame)` in `timer.rs`, which shares the timer between [`timer_start`]/[`timer_stop`] (periodic ticks reported to [`Kernel::timer_tick`]), [`debugger_poll_start`] (reported to [`Kernel::debugger_poll`]) and [`sleep_until`] (one wake-up) |
 //! | `frame_pointer()` / `frame_record(fp, stack)` | the frame-record layout, for backtraces |
 //! | `undefined_instruction() -> !` | execute an undefined instruction (for the self-tests) |
 //! | `triple_fault() -> !` | x86_64 only: reset through a triple fault (for the self-tests) |
@@ -79,7 +80,7 @@ pub use signal::Signal;
 #[cfg(target_os = "none")]
 pub use smp::{MAX_CPUS, StartError, cpu_count, cpu_id, current_stack, start_cpu};
 #[cfg(target_os = "none")]
-pub use timer::{debugger_poll_start, debugger_poll_stop, timer_start, timer_stop};
+pub use timer::{debugger_poll_start, debugger_poll_stop, sleep_until, timer_start, timer_stop};
 
 #[cfg(all(target_os = "none", any(target_arch = "aarch64", target_arch = "riscv64")))]
 mod devicetree;

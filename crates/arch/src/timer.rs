@@ -3,6 +3,8 @@
 //! ([`debugger_poll_start`]), which looks at the debugger's port while the kernel runs so that
 //! gdb's Ctrl-C stops a running kernel.
 //!
+//! A third user is one-shot: [`sleep_until`] wakes the CPU from its wait at a deadline.
+//!
 //! Each arch's `timer.rs` only arms one interrupt at a deadline on its counter (`ticks()`) and
 //! hands the interrupt here; which deadline comes next is decided in this file, the same for
 //! every arch. Either user can start and stop without disturbing the other: the tick's rate
@@ -61,10 +63,13 @@ impl Periodic {
 
 static TICK: Periodic = Periodic::new();
 static POLL: Periodic = Periodic::new();
+/// The deadline [`sleep_until`] waits for (0: nobody sleeps).
+static WAKE: AtomicU64 = AtomicU64::new(0);
 
 /// Arms the earliest deadline of the users that run, or disarms the timer if none does.
 fn rearm() {
-    match [TICK.deadline(), POLL.deadline()].into_iter().flatten().min() {
+    let wake = Some(WAKE.load(Ordering::SeqCst)).filter(|&deadline| deadline != 0);
+    match [TICK.deadline(), POLL.deadline(), wake].into_iter().flatten().min() {
         Some(deadline) => imp::timer::arm(deadline),
         None => imp::timer::disarm(),
     }
@@ -110,12 +115,46 @@ pub fn debugger_poll_stop() {
     rearm();
 }
 
+/// Waits until the counter (`ticks()`) reaches `deadline` with the CPU idle: the timer wakes
+/// it then, and it sleeps again after any other interrupt that comes first (a tick, the
+/// debugger's poll), whose handler runs as usual. Under emulation an idle vCPU leaves its host
+/// core to others, where a spin would not. Returns how many times the CPU woke on the way.
+///
+/// On the boot CPU, whose timer this is; any other CPU spins instead (and returns 0).
+/// Interrupts are masked while it waits, between wake-ups, and left as they were.
+pub fn sleep_until(deadline: u64) -> u64 {
+    if crate::cpu_id() != 0 {
+        while imp::ticks() < deadline {
+            core::hint::spin_loop();
+        }
+        return 0;
+    }
+    let were_enabled = imp::interrupts_disable();
+    imp::timer::enable();
+    WAKE.store(deadline, Ordering::SeqCst);
+    rearm();
+    let mut wake_ups = 0;
+    while imp::ticks() < deadline {
+        imp::wait_for_interrupt();
+        wake_ups += 1;
+    }
+    WAKE.store(0, Ordering::SeqCst);
+    rearm();
+    if were_enabled {
+        imp::interrupts_enable();
+    }
+    wake_ups
+}
+
 /// The arch's timer interrupt, after it acknowledged it: reports whatever is due, with the
 /// next deadline armed first (the debugger's poll may stop the CPU here for a long time).
 pub(crate) fn interrupt(frame: &mut TrapFrame) {
     let now = imp::ticks();
     let tick = TICK.take_due(now);
     let poll = POLL.take_due(now);
+    // A sleeper's deadline is due once: it is done with the timer (`sleep_until` sees the
+    // counter past it when this returns).
+    let _ = WAKE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |wake| (wake != 0 && now >= wake).then_some(0));
     rearm();
     if tick {
         #[cfg(all(feature = "ktest", any(target_arch = "aarch64", target_arch = "riscv64")))]

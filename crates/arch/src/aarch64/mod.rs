@@ -121,3 +121,11 @@ pub fn interrupts_enable() {
     // SAFETY: a pending IRQ is taken now, by the trap handler, which returns.
     unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };
 }
+
+/// Called with IRQs masked: waits for an interrupt (WFI wakes on a pending IRQ even while
+/// PSTATE.I masks it), lets the handler take it, and masks again.
+pub fn wait_for_interrupt() {
+    // SAFETY: WFI only waits; unmasking takes the pending IRQ through the trap handler,
+    // which returns; masking again restores the caller's state.
+    unsafe { core::arch::asm!("wfi", "msr daifclr, #2", "isb", "msr daifset, #2", options(nomem, nostack)) };
+}

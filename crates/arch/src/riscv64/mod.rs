@@ -151,3 +151,11 @@ pub fn interrupts_enable() {
     // SAFETY: a pending interrupt is taken now, by the trap handler, which returns.
     unsafe { core::arch::asm!("csrsi sstatus, 2", options(nomem, nostack)) };
 }
+
+/// Called with interrupts masked: waits for an interrupt (WFI wakes on one pending and
+/// enabled in `sie` even with sstatus.SIE clear), lets the handler take it, and masks again.
+pub fn wait_for_interrupt() {
+    // SAFETY: WFI only waits; setting SIE takes the pending interrupt through the trap
+    // handler, which returns; clearing it restores the caller's masked state.
+    unsafe { core::arch::asm!("wfi", "csrsi sstatus, 2", "csrci sstatus, 2", options(nomem, nostack)) };
+}

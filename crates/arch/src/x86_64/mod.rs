@@ -187,3 +187,11 @@ pub fn interrupts_disable() -> bool {
 pub fn interrupts_enable() {
     x86_64::instructions::interrupts::enable();
 }
+
+/// Called with interrupts masked: waits for an interrupt and lets the handler take it (STI's
+/// one-instruction shadow makes `sti; hlt` atomic, so one arriving in between still wakes
+/// the HLT), then masks again.
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+    x86_64::instructions::interrupts::disable();
+}
