@@ -10,7 +10,6 @@
 
 use anyhow::{Context, Result};
 use kernel_abi::cmdline::Request;
-use object::{Object, ObjectSection};
 use std::path::Path;
 
 /// The section's name (also in `ktest-macros` and `linker-scripts/*.ld`).
@@ -23,13 +22,20 @@ pub struct TestCpus {
 }
 
 impl TestCpus {
-    /// The image's table, None if it has none.
+    /// The image's table, None if it has none. Only the ELF and section headers and the
+    /// section itself are read (not the symbol table, which `object::File::parse` copies).
     pub fn of_image(image: &Path) -> Result<Option<TestCpus>> {
+        use object::read::elf::{FileHeader, SectionHeader};
+        type Elf = object::elf::FileHeader64<object::Endianness>;
         let file = std::fs::File::open(image).with_context(|| format!("cannot open `{}`", image.display()))?;
-        let cache = object::ReadCache::new(file);
-        let elf = object::File::parse(&cache).with_context(|| format!("`{}` is not an ELF file", image.display()))?;
-        let Some(section) = elf.section_by_name(SECTION) else { return Ok(None) };
-        let bytes = section.data().with_context(|| format!("cannot read `{SECTION}` of `{}`", image.display()))?;
+        let data = object::ReadCache::new(file);
+        let not_elf = || format!("`{}` is not a 64-bit ELF file", image.display());
+        let header = Elf::parse(&data).with_context(not_elf)?;
+        let endian = header.endian().with_context(not_elf)?;
+        let sections = header.sections(endian, &data).with_context(not_elf)?;
+        let Some((_, section)) = sections.section_by_name(endian, SECTION.as_bytes()) else { return Ok(None) };
+        let bytes =
+            section.data(endian, &data).with_context(|| format!("cannot read `{SECTION}` of `{}`", image.display()))?;
         Ok(Some(TestCpus::parse(bytes)))
     }
 
@@ -86,5 +92,64 @@ mod tests {
         assert_eq!(table.tests.len(), 4, "{table:?}");
         assert_eq!(table.tests[3], (3, "cut".to_string()), "a name is whatever follows the count");
         assert_eq!(TestCpus::parse(b""), TestCpus::default());
+    }
+
+    /// A little-endian ELF64 file with the given sections (and `.shstrtab`), no segments.
+    fn elf_with_sections(sections: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut names = vec![0u8];
+        let mut body = Vec::new();
+        let mut headers = vec![[0u8; 64]]; // the null section
+        let mut header = |name: usize, kind: u32, offset: usize, size: usize| {
+            let mut entry = [0u8; 64];
+            entry[0..4].copy_from_slice(&(name as u32).to_le_bytes());
+            entry[4..8].copy_from_slice(&kind.to_le_bytes());
+            entry[24..32].copy_from_slice(&(offset as u64).to_le_bytes());
+            entry[32..40].copy_from_slice(&(size as u64).to_le_bytes());
+            entry[48..56].copy_from_slice(&1u64.to_le_bytes());
+            headers.push(entry);
+        };
+        for (name, bytes) in sections {
+            header(names.len(), 1, 64 + body.len(), bytes.len()); // SHT_PROGBITS
+            names.extend_from_slice(name.as_bytes());
+            names.push(0);
+            body.extend_from_slice(bytes);
+        }
+        header(names.len(), 3, 64 + body.len(), names.len() + ".shstrtab".len() + 1); // SHT_STRTAB
+        names.extend_from_slice(b".shstrtab\0");
+        body.extend_from_slice(&names);
+        body.resize(body.len().next_multiple_of(8), 0);
+        let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        elf.extend_from_slice(&243u16.to_le_bytes()); // EM_RISCV
+        elf.extend_from_slice(&1u32.to_le_bytes());
+        elf.extend_from_slice(&0u64.to_le_bytes()); // entry
+        elf.extend_from_slice(&0u64.to_le_bytes()); // no program headers
+        elf.extend_from_slice(&(64 + body.len() as u64).to_le_bytes()); // section headers
+        elf.extend_from_slice(&0u32.to_le_bytes());
+        for half in [64u16, 56, 0, 64, headers.len() as u16, headers.len() as u16 - 1] {
+            elf.extend_from_slice(&half.to_le_bytes());
+        }
+        elf.extend_from_slice(&body);
+        headers.iter().for_each(|entry| elf.extend_from_slice(entry));
+        elf
+    }
+
+    #[test]
+    fn the_table_is_read_from_its_section_and_an_image_without_one_has_none() {
+        let dir = crate::testutil::scratch_dir("test-cpus");
+        let with = dir.join("with.elf");
+        std::fs::write(&with, elf_with_sections(&[(".text", b"code"), (SECTION, TABLE), (".other", b"9 x")])).unwrap();
+        assert_eq!(TestCpus::of_image(&with).unwrap(), Some(TestCpus::parse(TABLE)));
+        assert_eq!(super::needed(&with, "ktest ktest.filter=pairs").unwrap(), Some(2));
+        let without = dir.join("without.elf");
+        std::fs::write(&without, elf_with_sections(&[(".text", b"code")])).unwrap();
+        assert_eq!(TestCpus::of_image(&without).unwrap(), None);
+        assert_eq!(TestCpus::of_image(&crate::fuzzing::small_elf()).unwrap(), None, "a real ELF without the section");
+        let not_elf = dir.join("not-elf");
+        std::fs::write(&not_elf, b"not an ELF file").unwrap();
+        let error = format!("{:#}", TestCpus::of_image(&not_elf).unwrap_err());
+        assert!(error.contains("not-elf") && error.contains("not a 64-bit ELF"), "{error}");
+        let error = format!("{:#}", TestCpus::of_image(&dir.join("missing")).unwrap_err());
+        assert!(error.contains("cannot open") && error.contains("missing"), "{error}");
     }
 }
