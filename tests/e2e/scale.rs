@@ -6,13 +6,18 @@ use crate::harness::{ARCHES, exclusive, json_lines, root, verdicts, xtask};
 use crate::kernel_tests::{SELFTEST_VERDICTS, arch_only_verdicts};
 use std::collections::BTreeMap;
 
-/// A durations file that makes every self-test look long: the planner then splits an arch
-/// over as many lanes as `--jobs` allows.
-fn pretend_every_selftest_takes_two_seconds(arch: &str) {
+/// A durations file that makes every self-test look long, every third four times as long as
+/// the others: the planner then splits an arch over as many lanes as `--jobs` allows, and
+/// the lanes take turns with their long tests (`ktest.late`), crashes and hangs included.
+fn pretend_the_selftests_take_one_to_four_seconds(arch: &str) {
     let tests: serde_json::Map<String, serde_json::Value> = SELFTEST_VERDICTS
         .iter()
         .chain(arch_only_verdicts(arch))
-        .map(|(name, _, _)| (name.to_string(), serde_json::json!([2_000_000])))
+        .enumerate()
+        .map(|(at, (name, _, _))| {
+            let micros = if at % 3 == 0 { 4_000_000 } else { 1_000_000 };
+            (name.to_string(), serde_json::json!([micros]))
+        })
         .collect();
     let file = serde_json::json!({ "version": 1, "arches": { arch: tests } });
     std::fs::write(root().join("target/xtask/durations.json"), file.to_string()).unwrap();
@@ -22,7 +27,7 @@ fn pretend_every_selftest_takes_two_seconds(arch: &str) {
 fn an_arch_split_over_four_qemus_gives_the_verdicts_of_one_and_reads_back_the_same() {
     let _lock = exclusive();
     for arch in ARCHES {
-        pretend_every_selftest_takes_two_seconds(arch);
+        pretend_the_selftests_take_one_to_four_seconds(arch);
         let args = ["test", "--arch", arch, "--jobs", "4", "--features", "selftest", "--timeout", "3"];
         let run = xtask(&[&args[..], &["--format", "json", "-v", "kernel::selftest::"]].concat());
         assert_eq!(run.status, Some(1), "{}", run.all_output());
@@ -40,6 +45,8 @@ fn an_arch_split_over_four_qemus_gives_the_verdicts_of_one_and_reads_back_the_sa
         let suite = events.iter().find(|event| event["type"] == "suite").unwrap();
         let log = suite["log"].as_str().unwrap();
         assert!(std::path::Path::new(&log.replace(".serial.log", ".lane4.serial.log")).exists(), "{log}");
+        let lane2 = std::fs::read_to_string(log.replace(".serial.log", ".lane2.serial.log")).unwrap();
+        assert!(lane2.contains(" ktest.late="), "{arch}: the lanes take turns with their long tests:\n{lane2}");
         // Read back from the first lane's log (its siblings come with it) and from the
         // merged KTAP: the same verdicts.
         for file in [log.to_string(), log.replace(".serial.log", ".ktap")] {

@@ -1,6 +1,7 @@
 //! Which tests a boot runs, in which order: the command line's crates and filters, then its
 //! partition (taken from the whole selection, so that every boot of a run agrees on it),
-//! then the harness's set of positions among those (`ktest.set`), then its resume point. Plain Rust, tested on the host.
+//! then the harness's set of positions among those (`ktest.set`), with those it asks to run
+//! last (`ktest.late`) moved to the end, then its resume point. Plain Rust, tested on the host.
 
 use crate::Test;
 use alloc::string::String;
@@ -8,7 +9,8 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 use kernel_abi::cmdline::Request;
 
-/// The tests `request` selects from `tests`, in name order, with their names.
+/// The tests `request` selects from `tests`, in the order they run (name order, but for
+/// `ktest.late`), with their names.
 ///
 /// Only the tests a boot keeps get a name of their own: with 10,000 tests split over lanes,
 /// formatting and sorting a `String` for every test took each lane's boot about 0.1 s under
@@ -27,17 +29,36 @@ pub fn select<'t>(tests: &'t [Test], request: &Request<'_>) -> Vec<(String, &'t 
             partition.contains(position - 1, write_name(&mut name, test))
         });
     }
-    if let Some(set) = request.set {
+    if request.set.is_some() || request.late.is_some() {
         let mut position = 0;
-        selected.retain(|_| {
+        let mut late = Vec::new();
+        selected.retain(|test| {
             position += 1;
-            set.contains(position - 1)
+            let kept = request.set.is_none_or(|set| set.contains(position - 1));
+            if kept && request.late.is_some_and(|late| late.contains(position - 1)) {
+                late.push(*test);
+                return false;
+            }
+            kept
         });
+        selected.append(&mut late);
     }
     let mut kept = Vec::with_capacity(selected.len());
-    for test in selected {
-        if request.runs(write_name(&mut name, test)) {
-            kept.push((name.clone(), test));
+    match (request.late, request.after) {
+        // Reordered: the resume point is a position in this order (a name not among these
+        // tests resumes nowhere: every test runs).
+        (Some(_), Some(after)) => {
+            let resume = selected.iter().position(|test| write_name(&mut name, test) == after);
+            for test in &selected[resume.map_or(0, |at| at + 1)..] {
+                kept.push((String::from(write_name(&mut name, test)), *test));
+            }
+        }
+        _ => {
+            for test in selected {
+                if request.runs(write_name(&mut name, test)) {
+                    kept.push((name.clone(), test));
+                }
+            }
         }
     }
     kept
@@ -158,5 +179,21 @@ mod tests {
             ["mm::tests::heap"]
         );
         assert!(names("ktest.set=").is_empty(), "an empty set runs nothing");
+    }
+
+    #[test]
+    fn late_tests_run_after_the_others_and_a_resume_point_is_a_position_in_that_order() {
+        // Of timer, fmt_integers, adds, frames, heap: "k" (0b100100) puts timer and frames last.
+        let order = ["kernel::tests::fmt_integers", "minimal_kernel::adds", "mm::tests::heap"];
+        let late = ["kernel::interrupts::tests::timer", "mm::tests::frames"];
+        assert_eq!(names("ktest.late=k"), [&order[..], &late[..]].concat());
+        // With a set, positions count the same way (before the set): "o" keeps timer and adds.
+        assert_eq!(names("ktest.set=o ktest.late=g"), ["minimal_kernel::adds", "kernel::interrupts::tests::timer"]);
+        // Resuming after a test early in name order but late in this one.
+        assert_eq!(names("ktest.late=k ktest.after=kernel::interrupts::tests::timer"), ["mm::tests::frames"]);
+        assert_eq!(names("ktest.late=k ktest.after=mm::tests::heap"), late);
+        assert_eq!(names("ktest.late=k ktest.after=mm::tests::frames"), Vec::<String>::new());
+        assert_eq!(names("ktest.late=k ktest.after=no::such::test").len(), 5, "an unknown point skips nothing");
+        assert_eq!(names("ktest.late="), names(""), "nothing late: name order");
     }
 }

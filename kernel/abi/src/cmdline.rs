@@ -23,8 +23,9 @@ pub const IGNORED: &str = "ktest.ignored";
 /// `ktest.crate=A,B`: only tests of crates A and B (a test's crate is the first segment of
 /// its name; `-` and `_` are the same here, so a package name works too).
 pub const CRATE: &str = "ktest.crate";
-/// `ktest.after=NAME`: skip every test up to and including NAME (in name order): where a
-/// new boot resumes after a test that ended the previous one.
+/// `ktest.after=NAME`: skip every test up to and including NAME (in the order the boot runs
+/// them: name order, or with `ktest.late` as that reorders them): where a new boot resumes
+/// after a test that ended the previous one.
 pub const AFTER: &str = "ktest.after";
 /// `ktest.boot=N`: the harness's boot counter for this run (1, 2, ...). Tests may read it.
 pub const BOOT: &str = "ktest.boot";
@@ -33,6 +34,10 @@ pub const PARTITION: &str = "ktest.partition";
 /// `ktest.set=BITS`: of the tests selected so far (after the partition), only those the
 /// bitmap names (see [`crate::set`]).
 pub const SET: &str = "ktest.set";
+/// `ktest.late=BITS`: of the tests the boot runs, those at these positions (counted as for
+/// `ktest.set`) run after the others, each group in name order. Lanes that share the host's
+/// cores use it to take turns with their long tests.
+pub const LATE: &str = "ktest.late";
 /// `ktest.attempt=K`: this boot re-runs a failed test for the K-th time (`--retries`).
 pub const ATTEMPT: &str = "ktest.attempt";
 /// `panic`: panic on purpose after the banner (the harness's own tests use it).
@@ -66,6 +71,7 @@ pub struct Request<'a> {
     pub after: Option<&'a str>,
     pub partition: Option<Partition>,
     pub set: Option<TestSet<'a>>,
+    pub late: Option<TestSet<'a>>,
     pub attempt: u32,
     pub boot: u32,
 }
@@ -192,6 +198,9 @@ impl<'a> Request<'a> {
                 (SET, Some(value)) => {
                     request.set = Some(TestSet::parse(value).map_err(|_| Error::BadValue { key: SET, value })?)
                 }
+                (LATE, Some(value)) => {
+                    request.late = Some(TestSet::parse(value).map_err(|_| Error::BadValue { key: LATE, value })?)
+                }
                 (ATTEMPT, Some(value)) => {
                     request.attempt = value.parse().map_err(|_| Error::BadValue { key: ATTEMPT, value })?
                 }
@@ -245,6 +254,9 @@ impl<'a> Request<'a> {
         if let Some(set) = self.set {
             words.word(format_args!("{SET}={set}"))?;
         }
+        if let Some(late) = self.late {
+            words.word(format_args!("{LATE}={late}"))?;
+        }
         if self.attempt != 0 {
             words.word(format_args!("{ATTEMPT}={}", self.attempt))?;
         }
@@ -269,7 +281,8 @@ impl<'a> Request<'a> {
         crates.is_empty() || crates.iter().any(|selected| same_crate(selected, name))
     }
 
-    /// Whether test `name` runs in this boot: selected, and after the resume point.
+    /// Whether test `name` runs in this boot: selected, and after the resume point in name
+    /// order (with `ktest.late`, the resume point is a position: `ktest`'s `select` decides).
     pub fn runs(&self, name: &str) -> bool {
         self.selects(name) && self.after.is_none_or(|after| name > after)
     }
@@ -332,6 +345,7 @@ mod tests {
             after: Some("mm::heap::big"),
             partition: Some(Partition::parse("hash:2/5").unwrap()),
             set: Some(TestSet::parse("gA-_").unwrap()),
+            late: Some(TestSet::parse("Ag").unwrap()),
             attempt: 2,
             boot: 3,
         };
@@ -339,7 +353,7 @@ mod tests {
         request.write_to(&mut line).unwrap();
         assert_eq!(
             line,
-            "ktest ktest.list ktest.exact ktest.ignored panic ktest.debug gdbstub.wait ktest.filter=mm::heap,fmt ktest.crate=mm,minimal-kernel ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.set=gA-_ ktest.attempt=2 ktest.boot=3"
+            "ktest ktest.list ktest.exact ktest.ignored panic ktest.debug gdbstub.wait ktest.filter=mm::heap,fmt ktest.crate=mm,minimal-kernel ktest.after=mm::heap::big ktest.partition=hash:2/5 ktest.set=gA-_ ktest.late=Ag ktest.attempt=2 ktest.boot=3"
         );
         assert_eq!(Request::parse(&line).unwrap(), request);
     }
@@ -371,6 +385,7 @@ mod tests {
     #[test]
     fn a_set_that_is_not_base64url_is_named() {
         assert_eq!(Request::parse("ktest.set=ab+c"), Err(Error::BadValue { key: SET, value: "ab+c" }));
+        assert_eq!(Request::parse("ktest.late=a.b"), Err(Error::BadValue { key: LATE, value: "a.b" }));
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn run_tests(context: &Context, target: &Target<'_>, args: &[String]) -> Result<
         kernel_abi::set::encode(listed.iter().map(|test| libtest.keeps(test)), &mut set)
             .expect("writing to a String cannot fail");
         let tests = listed.iter().filter(|test| libtest.keeps(test)).count();
-        crate::plan::Lane { set: Some(set), tests: Some(tests), estimate: Duration::ZERO }
+        crate::plan::Lane { set: Some(set), late: None, tests: Some(tests), estimate: Duration::ZERO }
     } else {
         crate::plan::Lane::whole()
     };

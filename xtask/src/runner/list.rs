@@ -17,7 +17,7 @@ pub struct Listed {
 
 /// Boots `target` with `ktest.list` and returns the tests it would run.
 pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Listed>> {
-    let launch = launch(target, options, Purpose::List, 1, None)?;
+    let launch = launch(target, options, Purpose::List, 1, super::LaneTests::default())?;
     let mut listed = Vec::new();
     let mut recent = std::collections::VecDeque::new();
     let deadline = options.timeout.map_or(Deadline::Never, Deadline::After);

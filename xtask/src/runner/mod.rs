@@ -21,6 +21,7 @@ use crate::session::{Next, Session};
 use anyhow::Result;
 pub use boot::{Deadline, Ended, boot};
 pub use list::{Listed, list_tests};
+pub use request::LaneTests;
 use request::{Purpose, launch};
 pub use request::{list_request_line, single_test_request_line};
 use serial_log::SerialLog;
@@ -81,8 +82,8 @@ pub struct Target<'a> {
 struct ArchRunner<'a, 't, S: Fn(Vec<Event>)> {
     target: &'a Target<'t>,
     options: &'a RunOptions,
-    /// The lane's tests (`ktest.set`), if the arch is split.
-    set: Option<&'a str>,
+    /// The lane's tests, if the arch is split.
+    tests: LaneTests<'a>,
     log: SerialLog,
     session: Session,
     /// Boots of this lane.
@@ -112,7 +113,7 @@ impl<S: Fn(Vec<Event>)> ArchRunner<'_, '_, S> {
     fn boot(&mut self, purpose: Purpose<'_>) -> Result<()> {
         self.boots += 1;
         let boot = self.arch_boots.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut launch = launch(self.target, self.options, purpose, boot, self.set)?;
+        let mut launch = launch(self.target, self.options, purpose, boot, self.tests)?;
         let mut recorder = match &self.options.record_boots {
             Some(run_dir) => Some(crate::record::boots::BootRecorder::start(run_dir, &self.target.arch.name, boot)?),
             None => None,
@@ -286,8 +287,8 @@ fn lock(stopped_by: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<
 pub struct LaneRun<'a> {
     pub number: u32,
     pub of: u32,
-    /// `ktest.set`; None: every selected test.
-    pub set: Option<&'a str>,
+    /// Its tests (none named: every selected test).
+    pub tests: LaneTests<'a>,
     /// The arch's boot counter, shared by its lanes.
     pub boots: &'a AtomicU32,
     /// `--fail-fast`: the failure that stopped the arch, shared by its lanes.
@@ -311,7 +312,7 @@ pub fn run_arch(
     let mut runner = ArchRunner {
         target,
         options,
-        set: lane.set,
+        tests: lane.tests,
         log,
         session,
         boots: 0,

@@ -176,7 +176,10 @@ fn run_in_parallel(
                     let lane = LaneRun {
                         number: item.lane as u32,
                         of: item.of as u32,
-                        set: item.spec.set.as_deref(),
+                        tests: crate::runner::LaneTests {
+                            set: item.spec.set.as_deref(),
+                            late: item.spec.late.as_deref(),
+                        },
                         boots: item.boots,
                         stopped_by: item.stopped_by,
                     };

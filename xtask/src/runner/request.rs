@@ -6,6 +6,22 @@ use crate::qemu::{GdbServer, Launch};
 use anyhow::Result;
 use kernel_abi::cmdline::{Filters, Request};
 
+/// A lane's share of its arch's tests, as the command line carries it: which it runs
+/// (`ktest.set`) and which of those run last (`ktest.late`). Both None when the arch runs whole.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaneTests<'a> {
+    pub set: Option<&'a str>,
+    pub late: Option<&'a str>,
+}
+
+/// A bitmap of the lane's, checked; `what` names it in the error.
+fn bitmap<'b>(bits: Option<&'b str>, what: &str) -> Result<Option<kernel_abi::set::TestSet<'b>>> {
+    bits.map(|bits| {
+        kernel_abi::set::TestSet::parse(bits).map_err(|error| anyhow::anyhow!("the lane's {what} `{bits}`: {error}"))
+    })
+    .transpose()
+}
+
 /// What one boot is for.
 #[derive(Clone, Copy)]
 pub(super) enum Purpose<'n> {
@@ -17,31 +33,29 @@ pub(super) enum Purpose<'n> {
     Retry { test: &'n str, attempt: u32 },
 }
 
-/// The kernel command line for one boot; `set`: the lane's tests (`ktest.set`), if the arch
-/// is split.
-pub(super) fn request_line(options: &RunOptions, purpose: Purpose<'_>, boot: u32, set: Option<&str>) -> Result<String> {
+/// The kernel command line for one boot; `lane`: the lane's tests, if the arch is split.
+pub(super) fn request_line(
+    options: &RunOptions,
+    purpose: Purpose<'_>,
+    boot: u32,
+    lane: LaneTests<'_>,
+) -> Result<String> {
     let mut filters = Filters::default();
     let mut exact = options.exact;
     let (mut after, mut partition, mut attempt) = (None, options.partition, 0);
-    let mut set = match set {
-        Some(bits) => Some(
-            kernel_abi::set::TestSet::parse(bits)
-                .map_err(|error| anyhow::anyhow!("the lane's test set `{bits}`: {error}"))?,
-        ),
-        None => None,
-    };
+    let (mut set, mut late) = (bitmap(lane.set, "test set")?, bitmap(lane.late, "late tests")?);
     let selection: Vec<&str> = match purpose {
         Purpose::Run { after: resume } => {
             after = resume;
             options.filters.iter().map(String::as_str).collect()
         }
         Purpose::List => {
-            set = None;
+            (set, late) = (None, None);
             options.filters.iter().map(String::as_str).collect()
         }
         Purpose::Retry { test, attempt: retry } => {
             // Just that test: by its exact name, whatever the run's slice and lane.
-            (exact, partition, set, attempt) = (true, None, None, retry);
+            (exact, partition, set, late, attempt) = (true, None, None, None, retry);
             vec![test]
         }
     };
@@ -67,6 +81,7 @@ pub(super) fn request_line(options: &RunOptions, purpose: Purpose<'_>, boot: u32
         after,
         partition,
         set,
+        late,
         attempt,
         boot,
     };
@@ -77,13 +92,13 @@ pub(super) fn request_line(options: &RunOptions, purpose: Purpose<'_>, boot: u32
 
 /// The kernel command line of a boot that lists the selected tests.
 pub fn list_request_line(options: &RunOptions) -> Result<String> {
-    request_line(options, Purpose::List, 1, None)
+    request_line(options, Purpose::List, 1, LaneTests::default())
 }
 
 /// The kernel command line of a boot that runs `test` alone, as its `attempt`-th run (a
 /// retry's; `--record-failures` records such a boot).
 pub fn single_test_request_line(options: &RunOptions, test: &str, attempt: u32) -> Result<String> {
-    request_line(options, Purpose::Retry { test, attempt }, 1, None)
+    request_line(options, Purpose::Retry { test, attempt }, 1, LaneTests::default())
 }
 
 /// The QEMU invocation for one boot of `target`.
@@ -92,9 +107,9 @@ pub(super) fn launch<'a>(
     options: &'a RunOptions,
     purpose: Purpose<'_>,
     boot: u32,
-    set: Option<&str>,
+    lane: LaneTests<'_>,
 ) -> Result<Launch<'a>> {
-    let cmdline = request_line(options, purpose, boot, set)?;
+    let cmdline = request_line(options, purpose, boot, lane)?;
     // Listing runs no test: one CPU. Otherwise as many as the selected tests need.
     let cpus = match purpose {
         Purpose::List => Some(1),
@@ -145,8 +160,13 @@ mod tests {
 
     #[test]
     fn the_command_line_carries_filters_resume_point_and_boot_number() {
-        let line =
-            request_line(&options(&["heap", "fmt"], true), Purpose::Run { after: Some("fmt::a") }, 2, None).unwrap();
+        let line = request_line(
+            &options(&["heap", "fmt"], true),
+            Purpose::Run { after: Some("fmt::a") },
+            2,
+            LaneTests::default(),
+        )
+        .unwrap();
         assert_eq!(line, "ktest ktest.exact ktest.filter=heap,fmt ktest.after=fmt::a ktest.boot=2");
         let parsed = Request::parse(&line).unwrap();
         assert!(parsed.runs("heap") && !parsed.runs("fmt::a"));
@@ -156,7 +176,7 @@ mod tests {
     fn a_retry_boot_runs_just_its_test_whatever_the_slice() {
         let mut options = options(&["heap"], false);
         options.partition = Some(kernel_abi::partition::Partition::parse("slice:1/2").unwrap());
-        let line = request_line(&options, Purpose::Retry { test: "a::b", attempt: 2 }, 5, Some("g")).unwrap();
+        let line = request_line(&options, Purpose::Retry { test: "a::b", attempt: 2 }, 5, lane("g", "A")).unwrap();
         let parsed = Request::parse(&line).unwrap();
         assert!(parsed.exact && parsed.partition.is_none() && parsed.set.is_none() && parsed.attempt == 2, "{line}");
         assert!(parsed.selects("a::b") && !parsed.selects("heap"), "{line}");
@@ -167,31 +187,38 @@ mod tests {
         let mut with_packages = options(&[], false);
         with_packages.packages = vec!["mm".into(), "minimal-kernel".into()];
         for purpose in [Purpose::Run { after: None }, Purpose::List] {
-            let line = request_line(&with_packages, purpose, 1, None).unwrap();
+            let line = request_line(&with_packages, purpose, 1, LaneTests::default()).unwrap();
             assert!(line.contains("ktest.crate=mm,minimal-kernel"), "{line}");
             let parsed = Request::parse(&line).unwrap();
             assert!(parsed.selects("mm::tests::frames") && !parsed.selects("kernel::tests::fmt_integers"));
         }
         with_packages.packages = vec!["not a crate".into()];
-        let error = request_line(&with_packages, Purpose::List, 1, None).unwrap_err().to_string();
+        let error = request_line(&with_packages, Purpose::List, 1, LaneTests::default()).unwrap_err().to_string();
         assert!(error.contains("package `not a crate`"), "{error}");
     }
 
+    fn lane(set: &'static str, late: &'static str) -> LaneTests<'static> {
+        LaneTests { set: Some(set), late: Some(late) }
+    }
+
     #[test]
-    fn a_lanes_set_goes_on_its_run_boots_and_never_on_a_list() {
-        let line = request_line(&options(&[], false), Purpose::Run { after: None }, 3, Some("gA")).unwrap();
-        assert_eq!(line, "ktest ktest.set=gA ktest.boot=3");
-        let list = request_line(&options(&[], false), Purpose::List, 1, Some("gA")).unwrap();
-        assert!(!list.contains("ktest.set"), "{list}");
-        let bad = request_line(&options(&[], false), Purpose::Run { after: None }, 1, Some("g+")).unwrap_err();
-        assert!(bad.to_string().contains("`g+`"), "{bad}");
+    fn a_lanes_set_and_late_tests_go_on_its_run_boots_and_never_on_a_list() {
+        let line = request_line(&options(&[], false), Purpose::Run { after: None }, 3, lane("gA", "g")).unwrap();
+        assert_eq!(line, "ktest ktest.set=gA ktest.late=g ktest.boot=3");
+        let list = request_line(&options(&[], false), Purpose::List, 1, lane("gA", "g")).unwrap();
+        assert!(!list.contains("ktest.set") && !list.contains("ktest.late"), "{list}");
+        let bad = request_line(&options(&[], false), Purpose::Run { after: None }, 1, lane("g+", "g")).unwrap_err();
+        assert!(bad.to_string().contains("test set `g+`"), "{bad}");
+        let bad = request_line(&options(&[], false), Purpose::Run { after: None }, 1, lane("g", "g.")).unwrap_err();
+        assert!(bad.to_string().contains("late tests `g.`"), "{bad}");
     }
 
     #[test]
     fn a_filter_that_cannot_be_passed_is_an_error_naming_it() {
-        let error = request_line(&options(&["two words"], false), Purpose::Run { after: None }, 1, None)
-            .unwrap_err()
-            .to_string();
+        let error =
+            request_line(&options(&["two words"], false), Purpose::Run { after: None }, 1, LaneTests::default())
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("test filter `two words`"), "{error}");
     }
 }

@@ -142,12 +142,23 @@ impl Session {
         if self.retrying {
             return Next::ResumeAfter(name); // a retry boot runs one test; nothing to resume
         }
-        if self.resume_point.as_deref().is_some_and(|previous| name.as_str() <= previous) {
+        if self.resume_point.as_deref().is_some_and(|previous| !self.runs_after(&name, previous)) {
             self.diagnose(Severity::Problem, DiagnosticKind::ResumeLoop { after: name }, false, events);
             return Next::Stop;
         }
         self.resume_point = Some(name.clone());
         Next::ResumeAfter(name)
+    }
+
+    /// Whether `name` comes after `previous` in the order the kernel runs them: the order
+    /// of its plan (a lane's `ktest.late` moves tests out of name order), or name order
+    /// for a test not in it.
+    fn runs_after(&self, name: &str, previous: &str) -> bool {
+        let position = |test: &str| self.planned_names.iter().position(|planned| planned == test);
+        match (position(name), position(previous)) {
+            (Some(at), Some(before)) => at > before,
+            _ => name > previous,
+        }
     }
 
     /// After a boot that ended early: resume after its last result; a boot with none is

@@ -357,6 +357,30 @@ fn resuming_where_the_last_boot_resumed_stops_the_arch() {
 }
 
 #[test]
+fn a_lane_that_runs_its_long_tests_last_resumes_by_its_plan_not_by_name() {
+    // `ktest.late` put `a` and `c` after `z`: crashes in `z` and then in `a` are progress,
+    // each resumed after; the same crash again is the loop, and `c` never runs.
+    let mut sim = Sim::new();
+    let crash = |name: &str, number: u32| {
+        format!("# start {name} timeout=0\n# panicked at x.rs:1:1: boom\nnot ok {number} {name}\n")
+    };
+    let plan = "# test: m\n# test: z\n# test: a\n# test: c\n";
+    let first = format!("KTAP version 1\n1..4\n{plan}# start m timeout=0\nok 1 m\n{}", crash("z", 2));
+    assert_eq!(sim.boot("ktest ktest.late=I", &first, CRASHED), Next::ResumeAfter("z".into()));
+    let second = format!("KTAP version 1\n1..2\n# test: a\n# test: c\n{}", crash("a", 1));
+    assert_eq!(sim.boot("ktest ktest.late=I ktest.after=z", &second, CRASHED), Next::ResumeAfter("a".into()));
+    assert_eq!(sim.boot("ktest ktest.late=I ktest.after=a", &second, CRASHED), Next::Stop);
+    sim.finish(None);
+    let summary = sim.summary();
+    let verdicts: Vec<(String, bool)> =
+        statuses(&summary).into_iter().map(|(name, status)| (name, matches!(status, Status::Passed))).collect();
+    assert_eq!(verdicts.len(), 4, "{verdicts:?}");
+    assert!(verdicts.contains(&("m".into(), true)) && !verdicts.contains(&("c".into(), true)), "{verdicts:?}");
+    assert!(problems(&summary).iter().any(|p| p.contains("resuming after `a` again")), "{:?}", problems(&summary));
+    assert_consistent(&sim);
+}
+
+#[test]
 fn an_interrupted_run_reports_what_never_ran_the_same_live_and_replayed() {
     let mut sim = Sim::new();
     let serial =
