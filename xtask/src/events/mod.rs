@@ -65,6 +65,25 @@ pub struct Attempt {
     pub excerpt: Vec<String>,
 }
 
+#[cfg(test)]
+impl Attempt {
+    /// For tests: the first attempt at `name`, in boot 1, with nothing else known.
+    pub fn first(name: &str, verdict: Verdict) -> Attempt {
+        Attempt {
+            name: name.into(),
+            number: 1,
+            boot: 1,
+            verdict,
+            duration: None,
+            message: None,
+            backtrace: Vec::new(),
+            diagnostics: Vec::new(),
+            output: Vec::new(),
+            excerpt: Vec::new(),
+        }
+    }
+}
+
 /// The verdict of one attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -236,18 +255,7 @@ mod tests {
     use super::*;
 
     fn attempt(verdict: Verdict) -> Attempt {
-        Attempt {
-            name: "t".into(),
-            number: 1,
-            boot: 1,
-            verdict,
-            duration: None,
-            message: None,
-            backtrace: Vec::new(),
-            diagnostics: Vec::new(),
-            output: Vec::new(),
-            excerpt: Vec::new(),
-        }
+        Attempt::first("t", verdict)
     }
 
     #[test]

@@ -51,16 +51,9 @@ mod tests {
 
     fn failed(message: &str, backtrace: &[&str]) -> Outcome {
         let attempt = Attempt {
-            name: "selftest::x".into(),
-            number: 1,
-            boot: 1,
-            verdict: Verdict::Failed(Reason::Panic),
-            duration: None,
             message: Some(message.into()),
             backtrace: backtrace.iter().map(|frame| frame.to_string()).collect(),
-            diagnostics: Vec::new(),
-            output: Vec::new(),
-            excerpt: Vec::new(),
+            ..Attempt::first("selftest::x", Verdict::Failed(Reason::Panic))
         };
         Outcome { name: attempt.name.clone(), attempts: vec![attempt] }
     }

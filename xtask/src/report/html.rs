@@ -256,16 +256,11 @@ mod tests {
 
     fn outcome(name: &str, verdict: Verdict, millis: u64, message: Option<&str>) -> Outcome {
         let attempt = Attempt {
-            name: name.into(),
-            number: 1,
-            boot: 1,
-            verdict,
             duration: Some(Duration::from_millis(millis)),
             message: message.map(str::to_string),
             backtrace: vec!["kernel::t at kernel/src/t.rs:3:5".into()],
-            diagnostics: Vec::new(),
-            output: Vec::new(),
             excerpt: vec!["\u{1b}[2Jcleared <script>".into()],
+            ..Attempt::first(name, verdict)
         };
         Outcome { name: name.into(), attempts: vec![attempt] }
     }

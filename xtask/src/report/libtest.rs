@@ -202,16 +202,12 @@ mod tests {
 
     fn attempt(verdict: Verdict) -> Attempt {
         Attempt {
-            name: "kernel::tests::\"odd\"".into(),
-            number: 1,
-            boot: 1,
-            verdict,
             duration: Some(std::time::Duration::from_nanos(1200)),
             message: Some("assertion failed\n  left: 1".into()),
             backtrace: vec!["0: f at a.rs:1".into()],
             diagnostics: vec!["# panicked at a.rs:1:1:".into(), "# duration_ns: 1200".into()],
             output: vec!["hello".into(), "\u{1b}[1mworld".into()],
-            excerpt: Vec::new(),
+            ..Attempt::first("kernel::tests::\"odd\"", verdict)
         }
     }
 

@@ -82,16 +82,14 @@ fn quick_junit_render(summary: &RunSummary) -> String {
 
 fn attempt(name: &str, verdict: Verdict, text: &str) -> Event {
     Event::AttemptFinished(Attempt {
-        name: name.into(),
-        number: 1,
         boot: 2,
-        verdict,
         duration: Some(Duration::from_nanos(1_234_567)),
         message: (!text.is_empty()).then(|| format!("failed: {text}")),
         backtrace: vec![format!("0: f at {text}.rs:1")],
         diagnostics: vec![format!("# panicked at {text}"), "# duration_ns: 1234567".into()],
         output: vec![text.into(), "plain".into()],
         excerpt: vec![format!("ok 1 {text}"), String::new()],
+        ..Attempt::first(name, verdict)
     })
 }
 
