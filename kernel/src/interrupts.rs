@@ -182,13 +182,16 @@ mod tests {
         assert!(masked_after, "interrupts were unmasked after a sleep that began with them masked");
         assert!(enabled_after, "interrupts were masked after a sleep that began with them enabled");
         // Its own deadline, the debugger's polls meanwhile, and on x86_64 a timer whose rate
-        // was measured against the TSC may fire a little early and be armed once more.
-        assert!((1..=polls + 3).contains(&alone), "{alone} wake-ups in 50 ms with {polls} polls: not idle");
-        // Ticks (about 20 in 100 ms; emulation may deliver late) each woke it, and were counted
-        // (but for one just before or after the sleep, between `timer_start` and `timer_stop`).
+        // was measured against the TSC may fire a little early and be armed once more. None at
+        // all if the host paused the vCPU past the deadline before the sleep began (seen on
+        // x86_64 under load): a spin would count thousands.
+        assert!(alone <= polls + 3, "{alone} wake-ups in 50 ms with {polls} polls: not idle");
+        // Ticks (about 20 in 100 ms; emulation may deliver late) woke it, and were counted.
+        // One may fall just before or after the sleep, between `timer_start` and
+        // `timer_stop`, more when the host pauses the vCPU (seen: 17 wake-ups, 19 ticks).
         assert!(ticks >= 5, "only {ticks} ticks at 200 Hz during a 100 ms sleep");
         assert!(
-            (ticks.saturating_sub(2)..=ticks + polls_with_tick + 3).contains(&with_tick),
+            (ticks / 2..=ticks + polls_with_tick + 3).contains(&with_tick),
             "{with_tick} wake-ups in 100 ms with {ticks} ticks and {polls_with_tick} polls"
         );
     }

@@ -142,67 +142,60 @@ fn ctrl_c_in_gdb_stops_the_running_kernel_in_its_stub_with_sigint() {
     }
 }
 
-/// aarch64's FP/SIMD registers through the kernel stub: written by gdb, then read back after a
-/// single step (a trap whose entry saves and restores them). fpsr and fpcr each keep their own
-/// value (gdbstub_arch serializes them in the other order than its target description).
+/// The FP registers through the kernel stub, on the arches whose kernel uses them: written by
+/// gdb, then read back after a single step (a trap whose entry saves and restores them).
+/// - aarch64: fpsr and fpcr each keep their own value (gdbstub_arch serializes them in the
+///   other order than its target description).
+/// - riscv64: its own register layout (gdbstub_arch's has no FP registers); gdb steps in
+///   software there (a breakpoint trap), and makes fflags and frm from fcsr.
 #[test]
-fn the_kernel_stub_writes_and_reads_aarch64_fp_registers_across_a_step() {
+fn the_kernel_stub_writes_and_reads_fp_registers_across_a_step() {
     let _lock = exclusive();
-    let batch = script(
-        "gdbstub-fp",
-        &[
-            "continue",
-            "set var $fpsr = 0x1f",
-            "set var $fpcr = 0xc00000",
-            "set var $v7.d.u[0] = 0x1122334455667788",
-            "stepi",
-            "print/x $fpsr",
-            "print/x $fpcr",
-            "print/x $v7.d.u[0]",
-            "set var $fpcr = 0",
-            "continue",
-        ],
-    );
-    let args = ["gdb", "--stub", "kernel", "--arch", "aarch64", "--test", "kernel::tests::debugger_walk"];
-    let run = xtask(&[&args[..], &["--batch", &batch]].concat());
-    let output = run.all_output();
-    assert_eq!(run.status, Some(0), "{output}");
-    assert_eq!(printed_values(&output), ["0x1f", "0xc00000", "0x1122334455667788"], "{output}");
-    assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{output}");
-}
-
-/// riscv64's FPU through the kernel stub (its own register layout: gdbstub_arch's has no FP
-/// registers): written by gdb, read back after a step (gdb steps in software there: a
-/// breakpoint trap, whose entry saves and restores them), and fflags and frm made from fcsr.
-#[test]
-fn the_kernel_stub_writes_and_reads_riscv64_fp_registers_across_a_step() {
-    let _lock = exclusive();
-    let batch = script(
-        "gdbstub-fp-riscv64",
-        &[
-            "continue",
-            "set var $fcsr = 0x85",
-            "set var $ft7.double = 2.5",
-            "set var $fa0.double = -1.25",
-            "stepi",
-            "print $ft7.double",
-            "print $fa0.double",
-            "print/x $fcsr",
-            "print/x $frm",
-            "print/x $fflags",
-            "set var $fcsr = 0",
-            "continue",
-        ],
-    );
-    let args = ["gdb", "--stub", "kernel", "--arch", "riscv64", "--test", "kernel::tests::debugger_walk"];
-    let run = xtask(&[&args[..], &["--batch", &batch]].concat());
-    let output = run.all_output();
-    assert_eq!(run.status, Some(0), "{output}");
-    let values: Vec<&str> = output
-        .lines()
-        .filter(|line| line.starts_with('$') && line.contains(" = "))
-        .map(|line| line.split(" = ").nth(1).unwrap())
-        .collect();
-    assert_eq!(values, ["2.5", "-1.25", "0x85", "0x4", "0x5"], "{output}");
-    assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{output}");
+    let cases: [(&str, &[&str], &[&str]); 2] = [
+        (
+            "aarch64",
+            &[
+                "set var $fpsr = 0x1f",
+                "set var $fpcr = 0xc00000",
+                "set var $v7.d.u[0] = 0x1122334455667788",
+                "stepi",
+                "print/x $fpsr",
+                "print/x $fpcr",
+                "print/x $v7.d.u[0]",
+                "set var $fpcr = 0",
+            ],
+            &["0x1f", "0xc00000", "0x1122334455667788"],
+        ),
+        (
+            "riscv64",
+            &[
+                "set var $fcsr = 0x85",
+                "set var $ft7.double = 2.5",
+                "set var $fa0.double = -1.25",
+                "stepi",
+                "print $ft7.double",
+                "print $fa0.double",
+                "print/x $fcsr",
+                "print/x $frm",
+                "print/x $fflags",
+                "set var $fcsr = 0",
+            ],
+            &["2.5", "-1.25", "0x85", "0x4", "0x5"],
+        ),
+    ];
+    for (arch, commands, expected) in cases {
+        let commands: Vec<&str> = [&["continue"], commands, &["continue"]].concat();
+        let batch = script(&format!("gdbstub-fp-{arch}"), &commands);
+        let args = ["gdb", "--stub", "kernel", "--arch", arch, "--test", "kernel::tests::debugger_walk"];
+        let run = xtask(&[&args[..], &["--batch", &batch]].concat());
+        let output = run.all_output();
+        assert_eq!(run.status, Some(0), "{arch}: {output}");
+        let values: Vec<&str> = output
+            .lines()
+            .filter(|line| line.starts_with('$') && line.contains(" = "))
+            .map(|line| line.split(" = ").nth(1).unwrap())
+            .collect();
+        assert_eq!(values, expected, "{arch}: {output}");
+        assert!(output.contains("ok 1 kernel::tests::debugger_walk"), "{arch}: {output}");
+    }
 }
