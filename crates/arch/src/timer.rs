@@ -121,7 +121,8 @@ pub fn debugger_poll_stop() {
 /// core to others, where a spin would not. Returns how many times the CPU woke on the way.
 ///
 /// On the boot CPU, whose timer this is; any other CPU spins instead (and returns 0).
-/// Interrupts are masked while it waits, between wake-ups, and left as they were.
+/// Interrupts are masked while it waits, between wake-ups, and left as they were. Each
+/// wake-up takes interrupts: never call it holding a lock an interrupt handler takes.
 pub fn sleep_until(deadline: u64) -> u64 {
     if crate::cpu_id() != 0 {
         while imp::ticks() < deadline {

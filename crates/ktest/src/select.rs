@@ -45,14 +45,23 @@ pub fn select<'t>(tests: &'t [Test], request: &Request<'_>) -> Vec<(String, &'t 
     }
     let mut kept = Vec::with_capacity(selected.len());
     match (request.late, request.after) {
-        // Reordered: the resume point is a position in this order (a name not among these
-        // tests resumes nowhere: every test runs).
-        (Some(_), Some(after)) => {
-            let resume = selected.iter().position(|test| write_name(&mut name, test) == after);
-            for test in &selected[resume.map_or(0, |at| at + 1)..] {
-                kept.push((String::from(write_name(&mut name, test)), *test));
+        // Reordered: the resume point is a position in this order (the last test of that
+        // name, as name order skips every one). A name not among these tests resumes by
+        // name order, as without `ktest.late`.
+        (Some(_), Some(after)) => match selected.iter().rposition(|test| write_name(&mut name, test) == after) {
+            Some(at) => {
+                for test in &selected[at + 1..] {
+                    kept.push((String::from(write_name(&mut name, test)), *test));
+                }
             }
-        }
+            None => {
+                for test in selected {
+                    if request.runs(write_name(&mut name, test)) {
+                        kept.push((name.clone(), test));
+                    }
+                }
+            }
+        },
         _ => {
             for test in selected {
                 if request.runs(write_name(&mut name, test)) {
@@ -187,13 +196,16 @@ mod tests {
         let order = ["kernel::tests::fmt_integers", "minimal_kernel::adds", "mm::tests::heap"];
         let late = ["kernel::interrupts::tests::timer", "mm::tests::frames"];
         assert_eq!(names("ktest.late=k"), [&order[..], &late[..]].concat());
-        // With a set, positions count the same way (before the set): "o" keeps timer and adds.
+        // With a set, positions count the same way (before the set): "o" keeps timer and adds;
+        // "Y" keeps fmt_integers and adds, and "Q" (position 1) makes fmt_integers late.
         assert_eq!(names("ktest.set=o ktest.late=g"), ["minimal_kernel::adds", "kernel::interrupts::tests::timer"]);
+        assert_eq!(names("ktest.set=Y ktest.late=Q"), ["minimal_kernel::adds", "kernel::tests::fmt_integers"]);
         // Resuming after a test early in name order but late in this one.
         assert_eq!(names("ktest.late=k ktest.after=kernel::interrupts::tests::timer"), ["mm::tests::frames"]);
         assert_eq!(names("ktest.late=k ktest.after=mm::tests::heap"), late);
         assert_eq!(names("ktest.late=k ktest.after=mm::tests::frames"), Vec::<String>::new());
-        assert_eq!(names("ktest.late=k ktest.after=no::such::test").len(), 5, "an unknown point skips nothing");
+        // A point not among them resumes by name, as without `ktest.late`.
+        assert_eq!(names("ktest.late=k ktest.after=mm::a"), ["mm::tests::heap", "mm::tests::frames"]);
         assert_eq!(names("ktest.late="), names(""), "nothing late: name order");
     }
 }

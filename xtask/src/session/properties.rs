@@ -1,7 +1,8 @@
 //! Generated runs: a model kernel (tests that pass, panic, fault, hang, get killed, skip,
 //! fail only the first time, print look-alike results; console prefixes; noise; a SIGINT at
 //! a random test) run by a model runner exactly as `runner/` runs a real one. Its serial
-//! bytes are fed in random chunk sizes; the live events must equal the replay of its serial
+//! bytes are fed in random chunk sizes, and some tests may run last (a lane's `ktest.late`,
+//! which takes them out of name order); the live events must equal the replay of its serial
 //! log and the re-reading of its merged KTAP, and the verdicts must be the model's.
 
 use super::tests::{CRASHED, SUCCESS, Sim, assert_consistent};
@@ -30,6 +31,8 @@ enum Behaviour {
 #[derive(Clone, Debug)]
 struct Scenario {
     tests: Vec<(String, Behaviour)>,
+    /// Which tests (by index) run after the others, as `ktest.late` asks.
+    late: Vec<bool>,
     retries: u32,
     /// SIGINT arrives while this test (by index in name order) runs.
     interrupt_at: Option<usize>,
@@ -45,17 +48,21 @@ struct Boot {
     test_time: Option<Duration>,
 }
 
+/// The tests' indices in the order the model kernel runs them: name order, the late ones last.
+fn run_order(scenario: &Scenario) -> Vec<usize> {
+    let (early, late): (Vec<usize>, Vec<usize>) = (0..scenario.tests.len()).partition(|&at| !scenario.late[at]);
+    [early, late].concat()
+}
+
 fn model_boot(scenario: &Scenario, after: Option<&str>, retry: Option<(&str, u32)>) -> Boot {
     let mut lines = vec!["kernel 0.1.0 booting".to_string()];
-    let selected: Vec<&(String, Behaviour)> = scenario
-        .tests
-        .iter()
-        .filter(|(name, _)| match (retry, after) {
-            (Some((test, _)), _) => name == test,
-            (None, Some(after)) => name.as_str() > after,
-            (None, None) => true,
-        })
-        .collect();
+    let order: Vec<&(String, Behaviour)> = run_order(scenario).into_iter().map(|at| &scenario.tests[at]).collect();
+    // After a resume point, the tests that follow it in this order.
+    let resume = after.and_then(|after| order.iter().position(|(name, _)| name == after)).map_or(0, |at| at + 1);
+    let selected: Vec<&(String, Behaviour)> = match retry {
+        Some((test, _)) => order.into_iter().filter(|(name, _)| name == test).collect(),
+        None => order[resume..].to_vec(),
+    };
     let attempt = retry.map_or(0, |(_, attempt)| attempt);
     lines.push("KTAP version 1".into());
     lines.push(format!("1..{}", selected.len()));
@@ -195,7 +202,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => Just(Behaviour::Impostor),
     ];
     (
-        proptest::collection::vec(behaviour, 0..9),
+        proptest::collection::vec((behaviour, proptest::bool::weighted(0.3)), 0..9),
         0u32..3,
         proptest::option::weighted(0.3, 0usize..9),
         1usize..80,
@@ -204,8 +211,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     )
         .prop_map(|(behaviours, retries, interrupt_at, chunk, noise, prefix)| {
             let tests =
-                behaviours.into_iter().enumerate().map(|(index, b)| (format!("m{index}::t{index}"), b)).collect();
-            Scenario { tests, retries, interrupt_at, chunk, noise, prefix }
+                behaviours.iter().enumerate().map(|(index, (b, _))| (format!("m{index}::t{index}"), *b)).collect();
+            let late = behaviours.iter().map(|(_, late)| *late).collect();
+            Scenario { tests, late, retries, interrupt_at, chunk, noise, prefix }
         })
 }
 
@@ -220,11 +228,14 @@ proptest! {
         let interrupted_at = scenario
             .interrupt_at
             .filter(|index| scenario.tests.get(*index).is_some_and(|(_, behaviour)| *behaviour != Behaviour::Skip));
+        let order = run_order(&scenario);
+        let runs_at = |index: usize| order.iter().position(|&at| at == index);
         for (index, (name, behaviour)) in scenario.tests.iter().enumerate() {
             let status = summary.outcomes.iter().find(|outcome| &outcome.name == name).map(|outcome| outcome.status());
             match interrupted_at {
-                // Interrupted: nothing is retried, and nothing from the interrupted test on ran.
-                Some(at) if index >= at => prop_assert!(matches!(status, Some(Status::NotRun(_))), "{name}: {status:?}"),
+                // Interrupted: nothing is retried, and nothing from the interrupted test on (in
+                // the order they run) ran.
+                Some(at) if runs_at(index) >= runs_at(at) => prop_assert!(matches!(status, Some(Status::NotRun(_))), "{name}: {status:?}"),
                 Some(_) => prop_assert_eq!(status, Some(expected(*behaviour, 0)), "{}", name),
                 None => prop_assert_eq!(status, Some(expected(*behaviour, scenario.retries)), "{}", name),
             }

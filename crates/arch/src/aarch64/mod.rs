@@ -127,5 +127,7 @@ pub fn interrupts_enable() {
 pub fn wait_for_interrupt() {
     // SAFETY: WFI only waits; unmasking takes the pending IRQ through the trap handler,
     // which returns; masking again restores the caller's state.
-    unsafe { core::arch::asm!("wfi", "msr daifclr, #2", "isb", "msr daifset, #2", options(nomem, nostack)) };
+    // Neither `nomem` nor `nostack`: the handler runs in between, writing memory that must
+    // be read afresh and pushing its frame below sp.
+    unsafe { core::arch::asm!("wfi", "msr daifclr, #2", "isb", "msr daifset, #2") };
 }

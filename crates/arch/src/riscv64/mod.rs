@@ -157,5 +157,7 @@ pub fn interrupts_enable() {
 pub fn wait_for_interrupt() {
     // SAFETY: WFI only waits; setting SIE takes the pending interrupt through the trap
     // handler, which returns; clearing it restores the caller's masked state.
-    unsafe { core::arch::asm!("wfi", "csrsi sstatus, 2", "csrci sstatus, 2", options(nomem, nostack)) };
+    // Neither `nomem` nor `nostack`: the handler runs in between, writing memory that must
+    // be read afresh and pushing its frame below sp.
+    unsafe { core::arch::asm!("wfi", "csrsi sstatus, 2", "csrci sstatus, 2") };
 }
