@@ -242,18 +242,7 @@ mod tests {
             output: vec!["x".repeat(PIECE + 10)],
             excerpt: vec![odd.clone()],
         };
-        let bare = Attempt {
-            name: "a".into(),
-            number: 1,
-            boot: 1,
-            verdict: Verdict::Passed,
-            duration: None,
-            message: None,
-            backtrace: Vec::new(),
-            diagnostics: Vec::new(),
-            output: Vec::new(),
-            excerpt: Vec::new(),
-        };
+        let bare = Attempt::first("a", Verdict::Passed);
         let verdicts = [Verdict::Ignored(odd.clone()), Verdict::NotRun(String::new()), Verdict::Passed];
         let mut attempts = vec![full.clone(), bare.clone()];
         attempts.extend(verdicts.map(|verdict| Attempt { verdict, ..bare.clone() }));
