@@ -159,6 +159,24 @@ fn qemu_killed_from_outside_is_a_crash_of_that_test_and_the_run_goes_on() {
     assert!(qemu_processes().is_empty());
 }
 
+/// Waits until process `pid` has a handler for SIGINT (`SigCgt` in its /proc status).
+fn wait_until_it_catches_sigint(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & (1 << (libc::SIGINT - 1)) != 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the xtask never installed its signal handlers:\n{status}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// PIDs of this repository's QEMU processes.
 fn qemu_pids() -> Vec<u32> {
     crate::harness::qemu_pids_and_commands().into_iter().map(|(pid, _)| pid).collect()
@@ -169,7 +187,9 @@ fn a_signal_before_any_arch_started_still_reports_every_arch() {
     let _lock = exclusive();
     let junit = scratch("interrupted-early").join("report.xml");
     let mut child = start(&["test", "--format", "json", "--junit", junit.to_str().unwrap()]);
-    std::thread::sleep(Duration::from_millis(20));
+    // As soon as it catches SIGINT (before that, the default action would kill it outright:
+    // a fixed 20 ms was once not enough on a loaded machine).
+    wait_until_it_catches_sigint(child.id());
     signal(child.id(), libc::SIGINT);
     let stdout = child.stdout.take().unwrap();
     let lines: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();

@@ -20,7 +20,7 @@ pub fn list_tests(target: &Target<'_>, options: &RunOptions) -> Result<Vec<Liste
     let launch = launch(target, options, Purpose::List, 1, super::LaneTests::default())?;
     let mut listed = Vec::new();
     let mut recent = std::collections::VecDeque::new();
-    let deadline = options.timeout.map_or(Deadline::Never, Deadline::After);
+    let deadline = super::first_line_deadline(options.timeout);
     let ended = boot::boot(&launch, deadline, |line| {
         let text = line.text();
         match text.strip_prefix("# ").map(KernelLine::read) {

@@ -78,6 +78,17 @@ pub struct Target<'a> {
     pub image: &'a Path,
 }
 
+/// The least a test or list boot gets for its first serial line, whatever `--timeout` says:
+/// QEMU's start, the firmware, and a coverage probe attaching to a paused QEMU are not a
+/// test's time (under load, a coverage boot with `--timeout 3` once printed nothing for 3 s).
+/// From the first line on, the deadline is the timeout.
+pub const FIRST_LINE_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// The deadline for a boot's first line.
+fn first_line_deadline(timeout: Option<Duration>) -> Deadline {
+    timeout.map_or(Deadline::Never, |timeout| Deadline::After(timeout.max(FIRST_LINE_ALLOWANCE)))
+}
+
 /// One lane of an arch's run in progress (the whole arch's run when it is not split).
 struct ArchRunner<'a, 't, S: Fn(Vec<Event>)> {
     target: &'a Target<'t>,
@@ -150,7 +161,7 @@ impl<S: Fn(Vec<Event>)> ArchRunner<'_, '_, S> {
         let on_timeout = || watch.as_ref().inspect(|watch| watch.hang()).map_or((), |_| ());
         let ended = boot::boot_watched(
             &launch,
-            default,
+            first_line_deadline(self.options.timeout),
             |line| {
                 if let Some(recorder) = recorder.as_mut() {
                     recorder.line(&line);
@@ -359,4 +370,16 @@ fn attach_command(debug: &DebugFailures, launch: &Launch<'_>, port: u16, test: &
         script.display().to_string(),
     ];
     Ok(words.iter().map(|word| crate::qemu::shell_quote(word)).collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_boots_first_line_gets_at_least_the_allowance_and_a_longer_timeout_stands() {
+        assert_eq!(first_line_deadline(None), Deadline::Never);
+        assert_eq!(first_line_deadline(Some(Duration::from_secs(3))), Deadline::After(FIRST_LINE_ALLOWANCE));
+        assert_eq!(first_line_deadline(Some(Duration::from_secs(60))), Deadline::After(Duration::from_secs(60)));
+    }
 }
