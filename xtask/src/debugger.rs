@@ -114,6 +114,7 @@ impl GdbStart<'_> {
                 "break"
             }
         };
+        command(REMOTE_TIMEOUT.to_string());
         command(format!("target remote 127.0.0.1:{}", self.server.port()));
         for breakpoint in &self.breakpoints {
             command(format!("{break_command} {breakpoint}"));
@@ -125,6 +126,12 @@ impl GdbStart<'_> {
         args
     }
 }
+
+/// gdb waits 2 s for a reply by default. The kernel's stub answers from an emulated CPU, which
+/// a loaded host may run slowly: in CI its reply to `qSupported` once came after gdb had moved
+/// on, answered the next packet instead, and the session failed ("Remote replied unexpectedly
+/// to 'vMustReplyEmpty'"). Set before every connection, to either server.
+pub const REMOTE_TIMEOUT: &str = "set remotetimeout 20";
 
 /// The real places of the remapped source paths (see `build::path_remaps`).
 #[derive(Clone, Debug)]
@@ -161,7 +168,7 @@ pub fn debug_failure_script(sources: &SourcePaths, port: u16, test_name: &str) -
         String::new()
     };
     format!(
-        "{}target remote 127.0.0.1:{port}\n\
+        "{}{REMOTE_TIMEOUT}\ntarget remote 127.0.0.1:{port}\n\
          define hook-detach\n  set language c\n  set var *(unsigned char *)&{hold} = 0\n  set language auto\nend\n\
          {frame}",
         sources.script(),
@@ -191,7 +198,7 @@ mod tests {
         };
         assert_eq!(
             start.args().join(" "),
-            "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 -ex target remote 127.0.0.1:1234 \
+            "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 -ex set remotetimeout 20 -ex target remote 127.0.0.1:1234 \
              -ex hbreak kernel_main -ex hbreak kernel::tests::fmt_integers -batch -x /s.gdb -ex bt"
         );
     }
@@ -213,7 +220,7 @@ mod tests {
         assert_eq!(
             start.args().join(" "),
             "-q /k.elf -ex directory /src -ex set substitute-path /rustc-src /rs -ex set architecture riscv:rv64 \
-             -ex set osabi GNU/Linux -ex target remote 127.0.0.1:1234 -ex break kernel::tests::fmt_integers"
+             -ex set osabi GNU/Linux -ex set remotetimeout 20 -ex target remote 127.0.0.1:1234 -ex break kernel::tests::fmt_integers"
         );
     }
 
@@ -221,9 +228,9 @@ mod tests {
     fn the_debug_failure_script_releases_the_kernel_on_detach() {
         let sources = SourcePaths { checkout: "/src".into(), rust_src: "/rs".into() };
         let script = debug_failure_script(&sources, 4000, "kernel::selftest::assertion_fails");
-        assert!(
-            script.starts_with("directory /src\nset substitute-path /rustc-src /rs\ntarget remote 127.0.0.1:4000\n")
-        );
+        assert!(script.starts_with(
+            "directory /src\nset substitute-path /rustc-src /rs\nset remotetimeout 20\ntarget remote 127.0.0.1:4000\n"
+        ));
         assert!(script.contains("define hook-detach") && script.contains("&KTEST_DEBUG_HOLD = 0"));
         assert!(script.ends_with("frame function kernel::selftest::assertion_fails\n"));
         let hostile = debug_failure_script(&sources, 4000, "x\nshell rm -rf /");
