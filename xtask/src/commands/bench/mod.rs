@@ -87,6 +87,39 @@ impl Bencher {
         Ok(stats)
     }
 
+    /// Two commands timed in turn, `a` then `b`, `runs` times (after one untimed run of
+    /// each): their rows, and the median of each pair's `b / a` as the row `ratio`. Taken in
+    /// pairs, a busy spell on a shared host slows both sides of a ratio, not one.
+    fn measure_pair(
+        &mut self,
+        labels: [&str; 3],
+        mut a: impl FnMut() -> Command,
+        mut b: impl FnMut() -> Command,
+    ) -> Result<[Stats; 3]> {
+        let time = |command: &mut Command, label: &str| -> Result<f64> {
+            let started = Instant::now();
+            let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+            if !status.success() {
+                bail!("`{label}` failed ({status}) while benchmarking");
+            }
+            Ok(started.elapsed().as_secs_f64())
+        };
+        time(&mut a(), labels[0])?;
+        time(&mut b(), labels[1])?;
+        let (mut first, mut second, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..self.runs {
+            let (took_a, took_b) = (time(&mut a(), labels[0])?, time(&mut b(), labels[1])?);
+            first.push(took_a);
+            second.push(took_b);
+            ratios.push(took_b / took_a);
+        }
+        let stats = [Stats::of(first), Stats::of(second), Stats::of(ratios)];
+        for (label, stats) in labels.iter().zip(stats) {
+            self.record(label, stats);
+        }
+        Ok(stats)
+    }
+
     fn record(&mut self, label: &str, stats: Stats) {
         println!("{label:<58} {:>8.3} {:>8.3} {:>8.3}", stats.median, stats.min, stats.max);
         self.rows.push((label.to_string(), stats));
