@@ -61,6 +61,18 @@ impl Stats {
     }
 }
 
+/// Runs `command` with no stdio and returns its wall time in seconds; with `expect_success`,
+/// a failure is an error naming `label`.
+fn time(label: &str, command: &mut Command, expect_success: bool) -> Result<f64> {
+    let started = Instant::now();
+    let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+    let took = started.elapsed().as_secs_f64();
+    if expect_success && !status.success() {
+        bail!("`{label}` failed ({status}) while benchmarking");
+    }
+    Ok(took)
+}
+
 struct Bencher {
     root: PathBuf,
     xtask: PathBuf,
@@ -71,17 +83,9 @@ struct Bencher {
 impl Bencher {
     /// Times `command` `self.runs` times (after one untimed run that warms every cache).
     fn measure(&mut self, label: &str, mut command: impl FnMut() -> Command, expect_success: bool) -> Result<Stats> {
-        let mut run = |timed: bool| -> Result<f64> {
-            let started = Instant::now();
-            let status = command().stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
-            let took = started.elapsed().as_secs_f64();
-            if expect_success && !status.success() {
-                bail!("`{label}` failed ({status}) while benchmarking");
-            }
-            Ok(if timed { took } else { 0.0 })
-        };
-        run(false)?;
-        let samples = (0..self.runs).map(|_| run(true)).collect::<Result<Vec<_>>>()?;
+        time(label, &mut command(), expect_success)?;
+        let samples =
+            (0..self.runs).map(|_| time(label, &mut command(), expect_success)).collect::<Result<Vec<_>>>()?;
         let stats = Stats::of(samples);
         self.record(label, stats);
         Ok(stats)
@@ -96,19 +100,11 @@ impl Bencher {
         mut a: impl FnMut() -> Command,
         mut b: impl FnMut() -> Command,
     ) -> Result<[Stats; 3]> {
-        let time = |command: &mut Command, label: &str| -> Result<f64> {
-            let started = Instant::now();
-            let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
-            if !status.success() {
-                bail!("`{label}` failed ({status}) while benchmarking");
-            }
-            Ok(started.elapsed().as_secs_f64())
-        };
-        time(&mut a(), labels[0])?;
-        time(&mut b(), labels[1])?;
+        time(labels[0], &mut a(), true)?;
+        time(labels[1], &mut b(), true)?;
         let (mut first, mut second, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..self.runs {
-            let (took_a, took_b) = (time(&mut a(), labels[0])?, time(&mut b(), labels[1])?);
+            let (took_a, took_b) = (time(labels[0], &mut a(), true)?, time(labels[1], &mut b(), true)?);
             first.push(took_a);
             second.push(took_b);
             ratios.push(took_b / took_a);
@@ -126,13 +122,8 @@ impl Bencher {
     }
 
     fn once(&mut self, label: &str, command: &mut Command) -> Result<f64> {
-        let started = Instant::now();
-        let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
-        let took = started.elapsed().as_secs_f64();
-        if !status.success() {
-            bail!("`{label}` failed ({status}) while benchmarking");
-        }
-        self.record(label, Stats { median: took, min: took, max: took });
+        let took = time(label, command, true)?;
+        self.record(label, Stats::value(took));
         Ok(took)
     }
 
