@@ -43,31 +43,19 @@ pub fn select<'t>(tests: &'t [Test], request: &Request<'_>) -> Vec<(String, &'t 
         });
         selected.append(&mut late);
     }
-    let mut kept = Vec::with_capacity(selected.len());
-    match (request.late, request.after) {
-        // Reordered: the resume point is a position in this order (the last test of that
-        // name, as name order skips every one). A name not among these tests resumes by
-        // name order, as without `ktest.late`.
-        (Some(_), Some(after)) => match selected.iter().rposition(|test| write_name(&mut name, test) == after) {
-            Some(at) => {
-                for test in &selected[at + 1..] {
-                    kept.push((String::from(write_name(&mut name, test)), *test));
-                }
-            }
-            None => {
-                for test in selected {
-                    if request.runs(write_name(&mut name, test)) {
-                        kept.push((name.clone(), test));
-                    }
-                }
-            }
-        },
-        _ => {
-            for test in selected {
-                if request.runs(write_name(&mut name, test)) {
-                    kept.push((name.clone(), test));
-                }
-            }
+    // Reordered by `ktest.late`, the resume point is a position in this order (after the
+    // last test of that name, as name order skips every one). Otherwise, or for a name not
+    // among these tests, the point resumes by name order.
+    let resume_at = match (request.late, request.after) {
+        (Some(_), Some(after)) => selected.iter().rposition(|test| write_name(&mut name, test) == after),
+        _ => None,
+    };
+    let start = resume_at.map_or(0, |at| at + 1);
+    let mut kept = Vec::with_capacity(selected.len() - start);
+    for test in &selected[start..] {
+        let test_name = write_name(&mut name, test);
+        if resume_at.is_some() || request.runs(test_name) {
+            kept.push((String::from(test_name), *test));
         }
     }
     kept
