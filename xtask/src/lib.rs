@@ -23,6 +23,7 @@ pub mod qemu;
 pub mod record;
 pub mod report;
 pub mod runner;
+pub mod runs;
 pub mod sandbox;
 pub mod session;
 pub mod summary;

@@ -195,7 +195,7 @@ fn run_tests(context: &Context, target: &Target<'_>, args: &[String]) -> Result<
         crate::plan::Lane::whole()
     };
     let format = if libtest.format == Some(LibtestFormat::Json) { Format::Json } else { Format::Human };
-    let run_dir = super::test::new_run_dir(&context.workspace.xtask_dir())?;
+    let run = crate::runs::create(&context.workspace.xtask_dir())?;
     let color = match libtest.color.as_deref() {
         Some("always") => Some(crate::report::text::Color::Always),
         Some("never") => Some(crate::report::text::Color::Never),
@@ -207,7 +207,7 @@ fn run_tests(context: &Context, target: &Target<'_>, args: &[String]) -> Result<
         std::slice::from_ref(target),
         &[vec![lane]],
         &options,
-        &run_dir,
+        &run.path,
         1,
         &destinations,
         NoTests::Fail,

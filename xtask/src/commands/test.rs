@@ -10,7 +10,7 @@ use crate::report::{Destinations, Format};
 use crate::runner::parallel::run_and_report;
 use crate::runner::{DebugFailures, RunOptions, Target};
 use crate::summary::NoTests;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -249,7 +249,8 @@ impl Test {
                 }
             }
         }
-        let run_dir = new_run_dir(&xtask_dir)?;
+        let run = crate::runs::create(&xtask_dir)?;
+        let run_dir = &run.path;
         if self.record {
             run_options.record_boots = Some(run_dir.clone());
         }
@@ -261,7 +262,7 @@ impl Test {
             }),
             None => None,
         };
-        let summary = run_and_report(&targets, &lanes, &run_options, &run_dir, jobs, &destinations, self.no_tests)?;
+        let summary = run_and_report(&targets, &lanes, &run_options, run_dir, jobs, &destinations, self.no_tests)?;
         let status = summary.exit_status(self.no_tests, self.flaky_result);
         // The page compares with the durations of the runs before this one; splits to come
         // balance on what this run took. Both at once: the cores are idle now, and each takes
@@ -285,10 +286,10 @@ impl Test {
             eprintln!("note: the test durations were not saved: {error:#}");
         }
         if self.record_failures {
-            crate::record::failures::record_failures(&targets, &run_options, &summary, &run_dir, self.record_tries)?;
+            crate::record::failures::record_failures(&targets, &run_options, &summary, run_dir, self.record_tries)?;
         }
         if self.record {
-            crate::record::failures::print_kept(&run_dir);
+            crate::record::failures::print_kept(run_dir);
         }
         drop(run_options);
         if let Some(collector) = coverage {
@@ -346,21 +347,4 @@ fn list(targets: &[Target<'_>], options: &RunOptions, xtask_dir: &Path) -> Resul
         eprintln!("{}: {} test(s)", target.arch, names.len());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A directory of its own for this run's logs (`target/xtask/runs/<id>/`), and the
-/// `latest` link to it: two runs at once never write the same files.
-pub fn new_run_dir(xtask_dir: &Path) -> Result<PathBuf> {
-    let runs = xtask_dir.join("runs");
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let name = format!("{seconds}-{}", std::process::id());
-    let dir = runs.join(&name);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run directory `{}`", dir.display()))?;
-    let link = runs.join("latest");
-    let temporary = runs.join(format!(".latest.{}", std::process::id()));
-    let _ = std::fs::remove_file(&temporary);
-    if std::os::unix::fs::symlink(&name, &temporary).is_ok() {
-        let _ = std::fs::rename(&temporary, &link);
-    }
-    Ok(dir)
 }
