@@ -3,11 +3,10 @@
 //! serial logs and on its merged KTAP documents: for the self-test run on every arch, plain,
 //! with `--retries 1`, and interrupted by SIGINT in the middle.
 
-use crate::harness::{ARCHES, exclusive, qemu_processes, root, scratch, xtask};
+use crate::harness::{ARCHES, exclusive, qemu_processes, root, scratch, wait_until_every_arch_hangs, xtask};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// What one command printed and wrote.
 #[derive(Debug, PartialEq)]
@@ -113,19 +112,7 @@ fn an_interrupted_run_exits_130_when_read_back_and_reports_what_never_ran() {
         stdout.read_to_string(&mut text).unwrap();
         text
     });
-    // Every arch reaches the hanging self-test within seconds (minutes on a loaded machine:
-    // several boots come first), then sits in it until the signal (its timeout is 600 s).
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while qemu_processes()
-        .iter()
-        .filter(|cmdline| cmdline.contains("ktest.after=kernel::selftest::flood_forever"))
-        .count()
-        < ARCHES.len()
-    {
-        assert!(Instant::now() < deadline, "the run never reached kernel::selftest::hangs_forever on every arch");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until_every_arch_hangs(&mut child);
     // SAFETY: kill(2) on the child this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();

@@ -2,7 +2,9 @@
 //! mid-run, QEMU killed from outside mid-test. Each time: the verdicts, complete and valid
 //! reports, and no QEMU left (from the process table).
 
-use crate::harness::{ARCHES, Spawned, exclusive, json_lines, qemu_processes, scratch, spawn_xtask, verdicts};
+use crate::harness::{
+    ARCHES, Spawned, exclusive, json_lines, qemu_processes, scratch, spawn_xtask, verdicts, wait_until_every_arch_hangs,
+};
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
@@ -53,27 +55,10 @@ fn run_until_hanging(junit: &std::path::Path) -> (Spawned, std::sync::mpsc::Rece
     (child, receiver)
 }
 
-fn wait_for_hang() {
-    // Every arch reaches the hanging test within seconds; then all sit in it for 60.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let hanging = qemu_processes()
-            .iter()
-            .filter(|cmdline| cmdline.contains("ktest.after=kernel::selftest::flood_forever"))
-            .count();
-        if hanging == ARCHES.len() {
-            std::thread::sleep(Duration::from_millis(500));
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the run never reached kernel::selftest::hangs_forever on every arch");
-}
-
 fn interrupted_run_reports_and_cleans_up(signal_number: i32, expected_status: i32) {
     let junit = scratch(&format!("interrupted-{signal_number}")).join("report.xml");
     let (mut child, output) = run_until_hanging(&junit);
-    wait_for_hang();
+    wait_until_every_arch_hangs(&mut child);
     let sent = Instant::now();
     signal(child.id(), signal_number);
     let status = child.wait().unwrap();

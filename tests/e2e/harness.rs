@@ -156,6 +156,41 @@ pub fn qemu_pids_and_commands() -> Vec<(u32, String)> {
     xtask::process::live_qemu_processes(&root().join("target/xtask/images"))
 }
 
+/// Waits until `child`, a self-test run of every arch, sits in `kernel::selftest::hangs_forever`
+/// on each (a boot resuming after `flood_forever`, the test before it), then half a second
+/// more. The build comes first and has the command's own limit (a cold one, when this is the
+/// suite's first self-test run, took over a minute on 2 cores); from the first boot, the
+/// arches reach the hang within seconds (minutes on a loaded machine: several boots come
+/// first). Panics, naming the cause, if the run ends before.
+pub fn wait_until_every_arch_hangs(child: &mut std::process::Child) {
+    let started = std::time::Instant::now();
+    let mut booted: Option<std::time::Instant> = None;
+    loop {
+        let running = qemu_processes();
+        if booted.is_none() && !running.is_empty() {
+            booted = Some(std::time::Instant::now());
+        }
+        let hanging =
+            running.iter().filter(|cmdline| cmdline.contains("ktest.after=kernel::selftest::flood_forever")).count();
+        if hanging == ARCHES.len() {
+            std::thread::sleep(Duration::from_millis(500));
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the run ended ({status}) before it reached kernel::selftest::hangs_forever on every arch");
+        }
+        match booted {
+            None => assert!(started.elapsed() < COMMAND_LIMIT, "the run never booted QEMU (still building?)"),
+            Some(booted) => assert!(
+                booted.elapsed() < Duration::from_secs(300),
+                "the run never reached kernel::selftest::hangs_forever on every arch: {hanging} of {}",
+                ARCHES.len()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Starts `cargo xtask ARGS` in the background: stdin closed, stdout piped, stderr dropped.
 /// The xtask is ended (SIGTERM, which ends its QEMU, then SIGKILL) if the test drops it
 /// still running: a failed test leaves no run behind for the next one.
