@@ -53,6 +53,12 @@ impl Image {
     }
 }
 
+/// Where cargo puts what it builds for `arch` in `profile` (`debug`, `release`): the target
+/// spec's name, as cargo names the directory of a custom target.
+pub fn cargo_output_dir(target_dir: &Path, arch: &Arch, profile: &str) -> PathBuf {
+    target_dir.join(&arch.name).join(profile)
+}
+
 /// Builds the kernel for every arch in `arches` with one cargo invocation.
 pub fn build(workspace: &Workspace, arches: &[Arch], options: &BuildOptions, quiet: bool) -> Result<Vec<Image>> {
     let built = cargo_build(workspace, workspace.target_dir(), arches, options, &[], quiet)?;
@@ -209,7 +215,7 @@ fn cargo_build(
     arches
         .iter()
         .map(|arch| {
-            let built = target_dir.join(&arch.name).join(options.profile()).join(&options.kernel.binary);
+            let built = cargo_output_dir(target_dir, arch, options.profile()).join(&options.kernel.binary);
             match options.kernel.metadata.boot {
                 BootProtocol::Elf => check_elf(&built, arch)?,
             }

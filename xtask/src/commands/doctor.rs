@@ -239,7 +239,7 @@ fn disk_check(target: &Path, arches: &[Arch]) -> Check {
         return Check::note("disk", "cannot tell");
     }
     let free = stats.f_bavail as u64 * stats.f_frsize as u64;
-    let built = arches.iter().all(|arch| target.join(&arch.name).join("debug").is_dir());
+    let built = arches.iter().all(|arch| crate::build::cargo_output_dir(target, arch, "debug").is_dir());
     disk_verdict(free, built, directory)
 }
 
@@ -249,9 +249,9 @@ fn disk_verdict(free: u64, built: bool, directory: &Path) -> Check {
     let needed = if built { WARM_RUN_BYTES } else { COLD_BUILD_BYTES };
     if free < needed {
         let what = if built {
-            "a run's logs and an incremental build need".to_string()
+            "a run's logs and an incremental build need"
         } else {
-            "a cold build of every arch's kernel needs".to_string()
+            "a cold build of every arch's kernel needs"
         };
         return Check::missing("disk", detail, Some(format!("free some space: {what} about {:.1} GiB", gib(needed))));
     }
